@@ -1,0 +1,34 @@
+# Every target sets up what it needs first; see README.md.
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA := .venv/bin/rasa
+
+.PHONY: help setup train run shell test lint eval clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup:  ## create the pinned Python 3.10 environment (once; reused across clones)
+	@bash scripts/setup_env.sh
+
+train: setup  ## train the Rasa model unless data/config are unchanged (content-hash cache)
+	@$(PY) -m bot train
+
+run: train  ## start gateway, Rasa server and action server in the foreground
+	@$(PY) -m bot run
+
+shell: train  ## talk to the assistant in the terminal
+	@$(PY) -m bot shell
+
+test: setup  ## run the whole test suite
+	@$(PY) -m pytest
+
+lint: setup  ## ruff
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
+eval: train  ## NLU cross-validation + test stories, reports under reports/
+	@$(PY) -m bot eval
+
+clean:  ## remove trained models and reports (keeps the environment)
+	rm -rf models/*.tar.gz models/cache reports/*

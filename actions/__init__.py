@@ -1,0 +1,1 @@
+"""Custom actions of the assistant, grouped by domain; run by ``rasa run actions``."""

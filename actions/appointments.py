@@ -1,0 +1,101 @@
+"""Appointments at a branch or with an advisor: topic, time, branch.
+
+Booking needs the advisor calendar (not connected yet); the submit step repeats what
+was collected and says honestly that it has not been booked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.config import message, policy
+from actions.formatting import format_when
+from bot.dates import When, parse_when
+from bot.text import normalize
+
+FORM_SLOTS = ("appointment_topic", "appointment_time", "appointment_branch")
+MAX_TOPIC_CHARS = 50
+MAX_BRANCH_CHARS = 30
+
+
+def _short_text(value: Any, limit: int) -> Optional[str]:
+    if not isinstance(value, str):
+        return None
+    text = normalize(value).strip(" 。，,.!！")
+    return text if 0 < len(text) <= limit else None
+
+
+def check_time(when: Optional[When], now: datetime) -> Optional[str]:
+    """The key of the complaint about ``when`` in messages.yml, or None if it is bookable."""
+    if when is None:
+        return "time_unparsed"
+    if when.day < now.date() or (when.as_datetime() or datetime.max) < now:
+        return "time_past"
+    if when.day > now.date() + timedelta(days=policy("appointment", "max_days_ahead")):
+        return "time_too_far"
+    opening, closing = policy("appointment", "opening_hour"), policy("appointment", "closing_hour")
+    if when.hour is not None and not opening <= when.hour < closing:
+        return "time_closed"
+    return None
+
+
+class ValidateAppointmentForm(FormValidationAction):
+    def __init__(self, clock: Callable[[], datetime] = datetime.now) -> None:
+        self._clock = clock
+
+    def name(self) -> Text:
+        return "validate_appointment_form"
+
+    def validate_appointment_topic(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        topic = _short_text(value, MAX_TOPIC_CHARS)
+        if topic is None:
+            dispatcher.utter_message(text=message("appointment", "topic_invalid"))
+        return {"appointment_topic": topic}
+
+    def validate_appointment_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        now = self._clock()
+        when = parse_when(value, now) if isinstance(value, str) else None
+        problem = check_time(when, now)
+        if problem:
+            dispatcher.utter_message(
+                text=message("appointment", problem,
+                             days=policy("appointment", "max_days_ahead"),
+                             open=policy("appointment", "opening_hour"),
+                             close=policy("appointment", "closing_hour"))
+            )
+            return {"appointment_time": None}
+        return {"appointment_time": format_when(when)}
+
+    def validate_appointment_branch(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        branch = _short_text(value, MAX_BRANCH_CHARS)
+        if branch is None:
+            dispatcher.utter_message(text=message("appointment", "branch_invalid"))
+        return {"appointment_branch": branch}
+
+
+class ActionSubmitAppointment(Action):
+    def name(self) -> Text:
+        return "action_submit_appointment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(
+            text=message("appointment", "not_available",
+                         topic=tracker.get_slot("appointment_topic"),
+                         time=tracker.get_slot("appointment_time"),
+                         branch=tracker.get_slot("appointment_branch"))
+        )
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]

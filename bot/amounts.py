@@ -1,0 +1,40 @@
+"""Money amounts as customers write them: 500元, 五千块, 1.5万, 两百, 3w, 5k, 1,000."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Optional
+
+import cn2an
+
+from bot.text import normalize
+
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟"
+_AMOUNT = re.compile(
+    rf"(?P<number>\d+(?:\.\d+)?|[{_CN_DIGITS}点]+)\s*(?P<unit>[wk万千百亿])?",
+)
+_UNITS = {"w": "万", "k": "千"}
+# The measure word in 一个亿 / 两个w sits between the number and its unit.
+_MEASURE_WORD = re.compile(rf"(?<=[\d{_CN_DIGITS}])个(?=[wk万千百亿])")
+
+
+def parse_amount(text: str) -> Optional[Decimal]:
+    """The first money amount in ``text`` as a Decimal, or None if there is none.
+
+    Negative signs are kept so callers can refuse them explicitly rather than
+    silently reading "-500" as 500.
+    """
+    clean = _MEASURE_WORD.sub("", normalize(text).replace(",", "").replace("，", ""))
+    match = _AMOUNT.search(clean)
+    if not match:
+        return None
+    number, unit = match.group("number"), match.group("unit") or ""
+    if number == "点":
+        return None
+    try:
+        value = Decimal(str(cn2an.cn2an(number + _UNITS.get(unit, unit), "smart")))
+    except (ValueError, KeyError, InvalidOperation):
+        return None
+    negative = clean[: match.start()].rstrip().endswith(("-", "负"))
+    return -value if negative else value

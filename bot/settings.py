@@ -1,0 +1,71 @@
+"""Runtime settings from the environment (and an optional ``.env`` file).
+
+Every value has an embedded default so that ``make run`` works on a fresh machine;
+``.env.example`` documents each variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"config error: {name}={raw!r} is not a whole number") from None
+    if not 0 < value < 65536 and name.endswith("_PORT"):
+        raise SystemExit(f"config error: {name}={value} is not a valid port")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    gateway_host: str
+    gateway_port: int
+    rasa_host: str
+    rasa_port: int
+    action_host: str
+    action_port: int
+    rasa_auth_token: Optional[str]
+    data_dir: Path
+    max_message_chars: int
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.action_host}:{self.action_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+
+def load_settings() -> Settings:
+    """Read settings; a ``.env`` in the project root fills variables not already set."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    data_dir = Path(os.environ.get("BANKBOT_DATA_DIR") or PROJECT_ROOT / "var")
+    return Settings(
+        gateway_host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=_int("GATEWAY_PORT", 8000),
+        rasa_host=os.environ.get("RASA_HOST", "127.0.0.1"),
+        rasa_port=_int("RASA_PORT", 5005),
+        action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
+        action_port=_int("ACTION_PORT", 5055),
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or None,
+        data_dir=data_dir,
+        max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
+    )

@@ -1,0 +1,167 @@
+"""Start, watch and stop the processes of the assistant (``make run`` / ``make shell``).
+
+Three processes: the action server, the Rasa server and the gateway. The supervisor
+waits for each to answer its health check, prints where everything is, and on Ctrl-C
+(or when any process dies) stops all of them cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot.settings import PROJECT_ROOT, Settings
+
+STARTUP_TIMEOUT_SECONDS = 180
+STOP_TIMEOUT_SECONDS = 15
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+
+    def start(self, env: Dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True
+        )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if not self.running():
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def service_env(settings: Settings) -> Dict[str, str]:
+    """Environment for every child: endpoints.yml reads these variables."""
+    env = dict(os.environ)
+    env.update(
+        ACTION_SERVER_URL=f"{settings.action_url}/webhook",
+        TRACKER_DB=str(settings.data_dir / "tracker.db"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def action_server(settings: Settings) -> Service:
+    return Service(
+        "action server",
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+         "--port", str(settings.action_port)],
+        f"{settings.action_url}/health",
+    )
+
+
+def rasa_server(settings: Settings, model: Path) -> Service:
+    command = [
+        sys.executable, "-m", "rasa", "run", "--enable-api",
+        "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
+        "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+    ]
+    if settings.rasa_auth_token:
+        command += ["--auth-token", settings.rasa_auth_token]
+    return Service("Rasa server", command, f"{settings.rasa_url}/")
+
+
+def gateway(settings: Settings) -> Service:
+    return Service("gateway", [sys.executable, "-m", "bot.gateway"], f"{settings.gateway_url}/health")
+
+
+def wait_until_healthy(services: List[Service], timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    while pending:
+        for service in list(pending):
+            if not service.running():
+                raise RuntimeError(f"{service.name} exited during start-up (see its log above)")
+            if healthy(service.health_url):
+                print(f"==> {service.name} is up ({service.health_url})", flush=True)
+                pending.remove(service)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise RuntimeError(f"{names} did not become healthy within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def run_all(settings: Settings, model: Path) -> int:
+    """Run the whole system in the foreground until Ctrl-C or a process dies."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    services = [action_server(settings), rasa_server(settings, model), gateway(settings)]
+    env = service_env(settings)
+    started = time.monotonic()
+    try:
+        for service in services:
+            service.start(env)
+        wait_until_healthy(services)
+        _print_banner(settings, time.monotonic() - started)
+        while all(s.running() for s in services):
+            time.sleep(1)
+        dead = [s.name for s in services if not s.running()]
+        print(f"==> {', '.join(dead)} stopped unexpectedly; shutting down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n==> stopping…", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+def _print_banner(settings: Settings, seconds: float) -> None:
+    token = " (token required)" if settings.rasa_auth_token else ""
+    print(
+        f"""
+==> 星海银行智能客服 is running (started in {seconds:.0f} s). Ctrl-C stops everything.
+    gateway        {settings.gateway_url}   REST: POST /webhooks/rest/webhook
+    Rasa server    {settings.rasa_url}   HTTP API enabled{token}
+    action server  {settings.action_url}
+    talk to it:    make shell   (or curl -d '{{"sender":"me","message":"你好"}}' {settings.gateway_url}/webhooks/rest/webhook)
+""",
+        flush=True,
+    )
+
+
+def run_shell(settings: Settings, model: Path) -> int:
+    """``rasa shell`` against the model, with an action server (reused if one is running)."""
+    actions = action_server(settings)
+    env = service_env(settings)
+    if not healthy(actions.health_url):
+        actions.start(env)
+        wait_until_healthy([actions])
+    command = [sys.executable, "-m", "rasa", "shell", "--model", str(model),
+               "--endpoints", "endpoints.yml", "--port", str(settings.rasa_port + 100)]
+    try:
+        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        actions.stop()

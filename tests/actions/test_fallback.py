@@ -1,0 +1,67 @@
+import asyncio
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionHandleLowConfidence, likely_topics, low_confidence_streak
+from tests.actions.conftest import make_tracker
+
+
+def user(intent: str) -> dict:
+    return {"event": "user", "text": "…", "parse_data": {"intent": {"name": intent}}}
+
+
+def action(name: str) -> dict:
+    return {"event": "action", "name": name}
+
+
+RANKING = [
+    {"name": "nlu_fallback", "confidence": 0.45},
+    {"name": "repayment", "confidence": 0.30},
+    {"name": "greet", "confidence": 0.10},
+    {"name": "bill_inquiry", "confidence": 0.08},
+    {"name": "credit_limit", "confidence": 0.05},
+    {"name": "loan_application", "confidence": 0.02},
+]
+
+
+def test_streak_counts_consecutive_low_confidence_turns() -> None:
+    first = [user("greet"), action("utter_greet"), user("nlu_fallback")]
+    assert low_confidence_streak(first) == 1
+    second = first + [action("action_handle_low_confidence"), action("action_listen"), user("nlu_fallback")]
+    assert low_confidence_streak(second) == 2
+    broken = second + [action("action_handle_low_confidence"), user("greet"), action("utter_greet"),
+                       user("nlu_fallback")]
+    assert low_confidence_streak(broken) == 1
+
+
+def test_likely_topics_skip_chitchat_and_fallback() -> None:
+    assert likely_topics(RANKING) == ["repayment", "bill_inquiry", "credit_limit"]
+
+
+def test_first_low_confidence_turn_offers_choices(domain) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(latest_message={"intent_ranking": RANKING},
+                           events=[user("nlu_fallback")])
+    asyncio.run(ActionHandleLowConfidence().run(dispatcher, tracker, domain))
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["/repayment", "/bill_inquiry", "/credit_limit"]
+    assert [b["title"] for b in buttons] == ["还款", "账单查询", "额度"]
+
+
+def test_second_low_confidence_turn_offers_a_human(domain) -> None:
+    dispatcher = CollectingDispatcher()
+    events = [user("nlu_fallback"), action("action_handle_low_confidence"), user("nlu_fallback")]
+    tracker = make_tracker(latest_message={"intent_ranking": RANKING}, events=events)
+    asyncio.run(ActionHandleLowConfidence().run(dispatcher, tracker, domain))
+    message = dispatcher.messages[0]
+    assert "人工" in message["text"]
+    assert message["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+
+
+def test_no_business_topic_asks_to_rephrase(domain) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(latest_message={"intent_ranking": [{"name": "greet", "confidence": 0.4}]},
+                           events=[user("nlu_fallback")])
+    asyncio.run(ActionHandleLowConfidence().run(dispatcher, tracker, domain))
+    assert "换个说法" in dispatcher.messages[0]["text"]
+    assert not dispatcher.messages[0].get("buttons")

@@ -1,0 +1,28 @@
+import asyncio
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.config import messages
+from actions.session import ActionSessionStart
+from tests.actions.conftest import make_tracker
+
+
+@pytest.mark.parametrize(
+    ("metadata", "input_channel", "expected_key"),
+    [
+        ({"channel": "wechat"}, None, "wechat"),
+        ({"channel": "web"}, None, "web"),
+        ({}, "cmdline", "cmdline"),
+        ({"channel": "unknown-app"}, None, "default"),
+        (None, None, "default"),
+    ],
+)
+def test_greets_by_channel(metadata, input_channel, expected_key, domain) -> None:
+    events = [{"event": "user", "text": "hi", "input_channel": input_channel}] if input_channel else []
+    tracker = make_tracker(slots={"session_started_metadata": metadata}, events=events)
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionSessionStart().run(dispatcher, tracker, domain))
+    assert dispatcher.messages[0]["text"] == messages("welcome")[expected_key]
+    assert [e["event"] for e in result] == ["session_started", "action"]
+    assert result[-1]["name"] == "action_listen"
