@@ -6,8 +6,9 @@ was collected and says honestly that it has not been booked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -24,14 +25,14 @@ MAX_TOPIC_CHARS = 50
 MAX_BRANCH_CHARS = 30
 
 
-def _short_text(value: Any, limit: int) -> Optional[str]:
+def _short_text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
     text = normalize(value).strip(" 。，,.!！")
     return text if 0 < len(text) <= limit else None
 
 
-def check_time(when: Optional[When], now: datetime) -> Optional[str]:
+def check_time(when: When | None, now: datetime) -> str | None:
     """The key of the complaint about ``when`` in messages.yml, or None if it is bookable."""
     if when is None:
         return "time_unparsed"
@@ -49,12 +50,12 @@ class ValidateAppointmentForm(FormValidationAction):
     def __init__(self, clock: Callable[[], datetime] = datetime.now) -> None:
         self._clock = clock
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_appointment_form"
 
     def validate_appointment_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         topic = _short_text(value, MAX_TOPIC_CHARS)
         if topic is None:
             dispatcher.utter_message(text=message("appointment", "topic_invalid"))
@@ -62,23 +63,26 @@ class ValidateAppointmentForm(FormValidationAction):
 
     def validate_appointment_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         now = self._clock()
         when = parse_when(value, now) if isinstance(value, str) else None
         problem = check_time(when, now)
         if problem:
             dispatcher.utter_message(
-                text=message("appointment", problem,
-                             days=policy("appointment", "max_days_ahead"),
-                             open=policy("appointment", "opening_hour"),
-                             close=policy("appointment", "closing_hour"))
+                text=message(
+                    "appointment",
+                    problem,
+                    days=policy("appointment", "max_days_ahead"),
+                    open=policy("appointment", "opening_hour"),
+                    close=policy("appointment", "closing_hour"),
+                )
             )
             return {"appointment_time": None}
         return {"appointment_time": format_when(when)}
 
     def validate_appointment_branch(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         branch = _short_text(value, MAX_BRANCH_CHARS)
         if branch is None:
             dispatcher.utter_message(text=message("appointment", "branch_invalid"))
@@ -86,16 +90,19 @@ class ValidateAppointmentForm(FormValidationAction):
 
 
 class ActionSubmitAppointment(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_appointment"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         dispatcher.utter_message(
-            text=message("appointment", "not_available",
-                         topic=tracker.get_slot("appointment_topic"),
-                         time=tracker.get_slot("appointment_time"),
-                         branch=tracker.get_slot("appointment_branch"))
+            text=message(
+                "appointment",
+                "not_available",
+                topic=tracker.get_slot("appointment_topic"),
+                time=tracker.get_slot("appointment_time"),
+                branch=tracker.get_slot("appointment_branch"),
+            )
         )
         return [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -7,7 +7,7 @@ submit step tells the customer the fastest working way to freeze the card right 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -37,12 +37,12 @@ def card_tail_of(text: str) -> tuple[str | None, bool]:
 
 
 class ValidateLostCardForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_lost_card_form"
 
     def validate_card_tail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         tail, was_full_number = card_tail_of(value) if isinstance(value, str) else (None, False)
         if tail is None:
             dispatcher.utter_message(text=message("card_freeze", "tail_invalid"))
@@ -52,12 +52,12 @@ class ValidateLostCardForm(FormValidationAction):
 
 
 class ActionSubmitCardFreeze(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_card_freeze"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         tail = tracker.get_slot("card_tail")
         key = "not_available" if tracker.get_slot("freeze_confirmed") else "cancelled"
         dispatcher.utter_message(text=message("card_freeze", key, tail=tail))

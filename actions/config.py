@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
 
 
-@lru_cache(maxsize=None)
-def _load(name: str) -> Dict[str, Any]:
+@cache
+def _load(name: str) -> dict[str, Any]:
     with open(HERE / name, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     if not isinstance(data, dict):
@@ -25,7 +25,7 @@ def message(section: str, key: str, **values: Any) -> str:
     return str(_load("messages.yml")[section][key]).format(**values)
 
 
-def messages(section: str) -> Dict[str, Any]:
+def messages(section: str) -> dict[str, Any]:
     return _load("messages.yml")[section]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Text
+from collections.abc import Iterable
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -14,12 +15,12 @@ ACTION_NAME = "action_handle_low_confidence"
 MAX_CHOICES = 3
 
 
-def low_confidence_streak(events: Iterable[Dict[str, Any]]) -> int:
+def low_confidence_streak(events: Iterable[dict[str, Any]]) -> int:
     """How many user turns in a row, ending with the current one, this action answered.
 
     Derived from the tracker's events rather than a counter slot, so it cannot drift.
     """
-    turns: List[List[str]] = []
+    turns: list[list[str]] = []
     for event in events:
         if event.get("event") == "user":
             turns.append([])
@@ -33,25 +34,24 @@ def low_confidence_streak(events: Iterable[Dict[str, Any]]) -> int:
     return streak
 
 
-def likely_topics(ranking: Iterable[Dict[str, Any]]) -> List[str]:
+def likely_topics(ranking: Iterable[dict[str, Any]]) -> list[str]:
     """Business intents from the NLU ranking, best first, that have a customer-facing label."""
     labels = messages("intent_labels")
     return [r["name"] for r in ranking if r.get("name") in labels][:MAX_CHOICES]
 
 
 class ActionHandleLowConfidence(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return ACTION_NAME
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         labels = messages("intent_labels")
         if low_confidence_streak(tracker.events) >= 2:
             dispatcher.utter_message(
                 text=message("low_confidence", "offer_human"),
-                buttons=[{"title": message("low_confidence", "human_button"),
-                          "payload": "/request_human"}],
+                buttons=[{"title": message("low_confidence", "human_button"), "payload": "/request_human"}],
             )
             return []
         topics = likely_topics(tracker.latest_message.get("intent_ranking", []))

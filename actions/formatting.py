@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.dates import When
-
 from actions.config import messages
+from bot.dates import When
 
 
 def format_amount(value: Decimal) -> str:
@@ -17,7 +16,7 @@ def format_amount(value: Decimal) -> str:
 
 
 def format_when(when: When) -> str:
-    """"2026年11月24日（周二）上午10:00"; the time part only when the customer gave one."""
+    """ "2026年11月24日（周二）上午10:00"; the time part only when the customer gave one."""
     weekday = messages("weekdays")[when.day.weekday()]
     text = f"{when.day.year}年{when.day.month}月{when.day.day}日（{weekday}）"
     if when.hour is None:

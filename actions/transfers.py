@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -35,12 +35,12 @@ def clean_payee(text: str) -> str | None:
 
 
 class ValidateTransferForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_transfer_form"
 
     def validate_payee(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         name = clean_payee(value) if isinstance(value, str) else None
         if name is None:
             dispatcher.utter_message(text=message("transfer", "payee_invalid"))
@@ -48,7 +48,7 @@ class ValidateTransferForm(FormValidationAction):
 
     def validate_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         amount = parse_amount(value) if isinstance(value, str) else None
         limit = Decimal(policy("transfer", "max_single_amount"))
         if amount is None:
@@ -57,8 +57,9 @@ class ValidateTransferForm(FormValidationAction):
             dispatcher.utter_message(text=message("transfer", "amount_not_positive"))
         elif amount > limit:
             dispatcher.utter_message(
-                text=message("transfer", "amount_over_limit",
-                             limit=f"{int(limit):,}", amount=format_amount(amount))
+                text=message(
+                    "transfer", "amount_over_limit", limit=f"{int(limit):,}", amount=format_amount(amount)
+                )
             )
         else:
             return {"amount": format_amount(amount)}
@@ -66,16 +67,20 @@ class ValidateTransferForm(FormValidationAction):
 
 
 class ActionSubmitTransfer(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_transfer"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         if tracker.get_slot("transfer_confirmed"):
             dispatcher.utter_message(
-                text=message("transfer", "not_available",
-                             payee=tracker.get_slot("payee"), amount=tracker.get_slot("amount"))
+                text=message(
+                    "transfer",
+                    "not_available",
+                    payee=tracker.get_slot("payee"),
+                    amount=tracker.get_slot("amount"),
+                )
             )
         else:
             dispatcher.utter_message(text=message("transfer", "cancelled"))

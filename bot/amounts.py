@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Optional
 
 import cn2an
 
@@ -19,7 +18,7 @@ _UNITS = {"w": "万", "k": "千"}
 _MEASURE_WORD = re.compile(rf"(?<=[\d{_CN_DIGITS}])个(?=[wk万千百亿])")
 
 
-def parse_amount(text: str) -> Optional[Decimal]:
+def parse_amount(text: str) -> Decimal | None:
     """The first money amount in ``text`` as a Decimal, or None if there is none.
 
     Negative signs are kept so callers can refuse them explicitly rather than

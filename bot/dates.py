@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Optional
 
 import cn2an
 
@@ -32,16 +31,16 @@ class When:
     """A resolved day and, when the customer gave one, a time of day."""
 
     day: date
-    hour: Optional[int] = None
+    hour: int | None = None
     minute: int = 0
 
-    def as_datetime(self) -> Optional[datetime]:
+    def as_datetime(self) -> datetime | None:
         if self.hour is None:
             return None
         return datetime(self.day.year, self.day.month, self.day.day, self.hour, self.minute)
 
 
-def _day(text: str, digits: str, today: date) -> Optional[date]:
+def _day(text: str, digits: str, today: date) -> date | None:
     """``text`` is the normalised message, ``digits`` the same with numerals as digits
     (weekday names must be matched before 周一 becomes 周1)."""
     for word in sorted(_RELATIVE_DAYS, key=len, reverse=True):
@@ -78,14 +77,14 @@ def _weekday(today: date, which: str, weekday: int) -> date:
     return today + timedelta(days=ahead)
 
 
-def _safe_date(year: int, month: int, day: int) -> Optional[date]:
+def _safe_date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
     except ValueError:
         return None
 
 
-def _time(text: str) -> tuple[Optional[int], int]:
+def _time(text: str) -> tuple[int | None, int]:
     period = next((p for p in _PERIODS if p in text), None)
     m = _HOUR.search(text)
     if not m:
@@ -99,7 +98,7 @@ def _time(text: str) -> tuple[Optional[int], int]:
     return hour, minute
 
 
-def parse_when(text: str, now: datetime) -> Optional[When]:
+def parse_when(text: str, now: datetime) -> When | None:
     """Resolve a customer's date/time expression; None if no day can be found."""
     text = normalize(text)
     digits = cn2an.transform(text, "cn2an")

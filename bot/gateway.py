@@ -8,7 +8,7 @@ assistant, and forwards valid messages to the Rasa server.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import aiohttp
 from sanic import Sanic, response
@@ -28,7 +28,7 @@ class BadRequest(ValueError):
     """A request the gateway refuses, with the reason to show the client."""
 
 
-def parse_rest_request(body: Any) -> Tuple[str, str]:
+def parse_rest_request(body: Any) -> tuple[str, str]:
     """Return (sender, text) from a REST channel body or raise ``BadRequest``."""
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
@@ -40,7 +40,7 @@ def parse_rest_request(body: Any) -> Tuple[str, str]:
     return sender.strip(), text
 
 
-def _bot_reply(sender: str, text: str) -> List[Dict[str, str]]:
+def _bot_reply(sender: str, text: str) -> list[dict[str, str]]:
     return [{"recipient_id": sender, "text": text}]
 
 
@@ -50,9 +50,7 @@ def create_app(settings: Settings) -> Sanic:
 
     @app.before_server_start
     async def open_http(app: Sanic, _loop: Any) -> None:
-        app.ctx.http = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_SECONDS)
-        )
+        app.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_SECONDS))
 
     @app.after_server_stop
     async def close_http(app: Sanic, _loop: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from dotenv import load_dotenv
 
@@ -37,7 +36,7 @@ class Settings:
     rasa_port: int
     action_host: str
     action_port: int
-    rasa_auth_token: Optional[str]
+    rasa_auth_token: str | None
     data_dir: Path
     max_message_chars: int
 

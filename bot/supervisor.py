@@ -16,7 +16,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
 
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -27,14 +26,12 @@ STOP_TIMEOUT_SECONDS = 15
 @dataclass
 class Service:
     name: str
-    command: List[str]
+    command: list[str]
     health_url: str
-    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    process: subprocess.Popen | None = field(default=None, repr=False)
 
-    def start(self, env: Dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True
-        )
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -58,7 +55,7 @@ def healthy(url: str) -> bool:
         return False
 
 
-def service_env(settings: Settings) -> Dict[str, str]:
+def service_env(settings: Settings) -> dict[str, str]:
     """Environment for every child: endpoints.yml reads these variables."""
     env = dict(os.environ)
     env.update(
@@ -72,17 +69,28 @@ def service_env(settings: Settings) -> Dict[str, str]:
 def action_server(settings: Settings) -> Service:
     return Service(
         "action server",
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-         "--port", str(settings.action_port)],
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
         f"{settings.action_url}/health",
     )
 
 
 def rasa_server(settings: Settings, model: Path) -> Service:
     command = [
-        sys.executable, "-m", "rasa", "run", "--enable-api",
-        "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
-        "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+        sys.executable,
+        "-m",
+        "rasa",
+        "run",
+        "--enable-api",
+        "--interface",
+        settings.rasa_host,
+        "--port",
+        str(settings.rasa_port),
+        "--model",
+        str(model),
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        "credentials.yml",
     ]
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]
@@ -93,7 +101,7 @@ def gateway(settings: Settings) -> Service:
     return Service("gateway", [sys.executable, "-m", "bot.gateway"], f"{settings.gateway_url}/health")
 
 
-def wait_until_healthy(services: List[Service], timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+def wait_until_healthy(services: list[Service], timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     pending = list(services)
     while pending:
@@ -144,7 +152,8 @@ def _print_banner(settings: Settings, seconds: float) -> None:
     gateway        {settings.gateway_url}   REST: POST /webhooks/rest/webhook
     Rasa server    {settings.rasa_url}   HTTP API enabled{token}
     action server  {settings.action_url}
-    talk to it:    make shell   (or curl -d '{{"sender":"me","message":"你好"}}' {settings.gateway_url}/webhooks/rest/webhook)
+    talk to it:    make shell
+                   curl -d '{{"sender":"me","message":"你好"}}' {settings.gateway_url}/webhooks/rest/webhook
 """,
         flush=True,
     )
@@ -157,8 +166,18 @@ def run_shell(settings: Settings, model: Path) -> int:
     if not healthy(actions.health_url):
         actions.start(env)
         wait_until_healthy([actions])
-    command = [sys.executable, "-m", "rasa", "shell", "--model", str(model),
-               "--endpoints", "endpoints.yml", "--port", str(settings.rasa_port + 100)]
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "shell",
+        "--model",
+        str(model),
+        "--endpoints",
+        "endpoints.yml",
+        "--port",
+        str(settings.rasa_port + 100),
+    ]
     try:
         return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
     except KeyboardInterrupt:

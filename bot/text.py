@@ -26,9 +26,7 @@ def to_simplified(text: str) -> str:
     converted = zhconv.convert(text, "zh-cn")
     if len(converted) == len(text):
         return converted
-    return "".join(
-        c if len(c) == 1 else o for o, c in ((o, zhconv.convert(o, "zh-cn")) for o in text)
-    )
+    return "".join(c if len(c) == 1 else o for o, c in ((o, zhconv.convert(o, "zh-cn")) for o in text))
 
 
 def normalize(text: str) -> str:

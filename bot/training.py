@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from bot.settings import PROJECT_ROOT
 
 TRAINING_INPUTS = ("config.yml", "domain.yml", "domain", "data", "bot/nlu", "bot/text.py")
-MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
+
+
+def shared_cache() -> Path:
+    """Models are also kept outside the clone, so fresh clones (CI) with the same
+    inputs reuse them instead of training again."""
+    return Path(os.environ.get("BANKBOT_MODEL_CACHE") or Path.home() / ".cache" / "bankbot" / "models")
 
 
 def _input_files(root: Path) -> Iterable[Path]:
@@ -27,9 +34,7 @@ def _input_files(root: Path) -> Iterable[Path]:
         if path.is_file():
             yield path
         elif path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            )
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 def fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -56,17 +61,40 @@ def ensure_model(root: Path = PROJECT_ROOT) -> Path:
     with open(target.parent / ".train.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel callers wait instead of training twice
         if not target.exists():
-            _train(root, target)
+            _train_or_reuse(root, target)
     _prune_old_models(target)
     return target
+
+
+def _train_or_reuse(root: Path, target: Path) -> None:
+    cached = shared_cache() / target.name
+    if cached.exists():
+        print(f"==> reusing the model trained earlier on the same inputs: {cached}")
+        shutil.copy2(cached, target)
+        return
+    _train(root, target)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(target, cached)
+    _prune_old_models(cached)
 
 
 def _train(root: Path, target: Path) -> None:
     print(f"==> training the Rasa model ({target.name}); inputs changed since the last model")
     command = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-        "--out", str(target.parent), "--fixed-model-name", target.name[: -len(".tar.gz")],
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
     ]
     subprocess.run(command, cwd=root, check=True)
     if not target.exists():

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from typing import List
-
+import jieba
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class BankJiebaTokenizer(JiebaTokenizer):
-    """``JiebaTokenizer`` without whitespace tokens.
+    """``JiebaTokenizer`` with two fixes for customer messages.
 
-    jieba returns the spaces in "转账 500 to 张三" as tokens; Rasa's featurizers drop
-    them again, and the mismatch between token and feature counts crashes DIET
-    (RasaHQ/rasa#7910). Dropping them here keeps every later component consistent.
+    - Whitespace tokens are dropped: jieba returns the spaces in "转账 500 to 张三" as
+      tokens, Rasa's featurizers drop them again, and the mismatch between token and
+      feature counts crashes DIET (RasaHQ/rasa#7910).
+    - jieba's HMM new-word guessing is off: it glues unknown names to the next verb
+      ("给张伟转500" → "张伟转"), so a payee entity could never end at the name. Known
+      words still come from the dictionaries; unknown names become single characters,
+      which DIET tags and Rasa joins back into one entity.
     """
 
-    def tokenize(self, message: Message, attribute: str) -> List[Token]:
-        return [token for token in super().tokenize(message, attribute) if token.text.strip()]
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        text = message.get(attribute)
+        tokens = [Token(word, start) for word, start, _ in jieba.tokenize(text, HMM=False)]
+        return self._apply_token_pattern([t for t in tokens if t.text.strip()])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -12,10 +12,10 @@ from bot.settings import PROJECT_ROOT
 
 
 def make_tracker(
-    slots: Optional[Dict[str, Any]] = None,
-    latest_message: Optional[Dict[str, Any]] = None,
-    events: Optional[List[Dict[str, Any]]] = None,
-    active_loop: Optional[str] = None,
+    slots: dict[str, Any] | None = None,
+    latest_message: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
 ) -> Tracker:
     return Tracker(
         sender_id="test-customer",
@@ -30,6 +30,6 @@ def make_tracker(
 
 
 @pytest.fixture(scope="session")
-def domain() -> Dict[str, Any]:
+def domain() -> dict[str, Any]:
     with open(PROJECT_ROOT / "domain.yml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)

@@ -37,7 +37,9 @@ def test_bad_times_are_refused_with_reason(text: str, says: str, domain) -> None
     assert says in dispatcher.messages[0]["text"]
 
 
-@pytest.mark.parametrize(("value", "ok"), [("理财咨询", True), ("", False), ("办" * 60, False), (None, False)])
+@pytest.mark.parametrize(
+    ("value", "ok"), [("理财咨询", True), ("", False), ("办" * 60, False), (None, False)]
+)
 def test_topic(value, ok: bool, domain) -> None:
     dispatcher = CollectingDispatcher()
     result = validator().validate_appointment_topic(value, dispatcher, make_tracker(), domain)
@@ -47,18 +49,21 @@ def test_topic(value, ok: bool, domain) -> None:
 
 def test_branch(domain) -> None:
     dispatcher = CollectingDispatcher()
-    assert validator().validate_appointment_branch(
-        "朝阳门支行", dispatcher, make_tracker(), domain
-    ) == {"appointment_branch": "朝阳门支行"}
-    assert validator().validate_appointment_branch(
-        "   ", dispatcher, make_tracker(), domain
-    ) == {"appointment_branch": None}
+    assert validator().validate_appointment_branch("朝阳门支行", dispatcher, make_tracker(), domain) == {
+        "appointment_branch": "朝阳门支行"
+    }
+    assert validator().validate_appointment_branch("   ", dispatcher, make_tracker(), domain) == {
+        "appointment_branch": None
+    }
 
 
 def test_submit_repeats_details_and_does_not_claim_booking(domain) -> None:
     dispatcher = CollectingDispatcher()
-    slots = {"appointment_topic": "理财咨询", "appointment_time": "2026年11月19日（周四）",
-             "appointment_branch": "朝阳门支行"}
+    slots = {
+        "appointment_topic": "理财咨询",
+        "appointment_time": "2026年11月19日（周四）",
+        "appointment_branch": "朝阳门支行",
+    }
     events = asyncio.run(ActionSubmitAppointment().run(dispatcher, make_tracker(slots=slots), domain))
     text = dispatcher.messages[0]["text"]
     assert all(v in text for v in slots.values())

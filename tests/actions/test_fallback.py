@@ -27,10 +27,15 @@ RANKING = [
 def test_streak_counts_consecutive_low_confidence_turns() -> None:
     first = [user("greet"), action("utter_greet"), user("nlu_fallback")]
     assert low_confidence_streak(first) == 1
-    second = first + [action("action_handle_low_confidence"), action("action_listen"), user("nlu_fallback")]
+    second = [*first, action("action_handle_low_confidence"), action("action_listen"), user("nlu_fallback")]
     assert low_confidence_streak(second) == 2
-    broken = second + [action("action_handle_low_confidence"), user("greet"), action("utter_greet"),
-                       user("nlu_fallback")]
+    broken = [
+        *second,
+        action("action_handle_low_confidence"),
+        user("greet"),
+        action("utter_greet"),
+        user("nlu_fallback"),
+    ]
     assert low_confidence_streak(broken) == 1
 
 
@@ -40,8 +45,7 @@ def test_likely_topics_skip_chitchat_and_fallback() -> None:
 
 def test_first_low_confidence_turn_offers_choices(domain) -> None:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(latest_message={"intent_ranking": RANKING},
-                           events=[user("nlu_fallback")])
+    tracker = make_tracker(latest_message={"intent_ranking": RANKING}, events=[user("nlu_fallback")])
     asyncio.run(ActionHandleLowConfidence().run(dispatcher, tracker, domain))
     buttons = dispatcher.messages[0]["buttons"]
     assert [b["payload"] for b in buttons] == ["/repayment", "/bill_inquiry", "/credit_limit"]
@@ -60,8 +64,10 @@ def test_second_low_confidence_turn_offers_a_human(domain) -> None:
 
 def test_no_business_topic_asks_to_rephrase(domain) -> None:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(latest_message={"intent_ranking": [{"name": "greet", "confidence": 0.4}]},
-                           events=[user("nlu_fallback")])
+    tracker = make_tracker(
+        latest_message={"intent_ranking": [{"name": "greet", "confidence": 0.4}]},
+        events=[user("nlu_fallback")],
+    )
     asyncio.run(ActionHandleLowConfidence().run(dispatcher, tracker, domain))
     assert "换个说法" in dispatcher.messages[0]["text"]
     assert not dispatcher.messages[0].get("buttons")

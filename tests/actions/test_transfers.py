@@ -56,7 +56,9 @@ def test_submit_never_claims_a_transfer(domain) -> None:
     text = dispatcher.messages[0]["text"]
     assert "张伟" in text and "500元" in text and "没有发生任何资金划转" in text
     assert {e["name"]: e["value"] for e in events} == {
-        "payee": None, "amount": None, "transfer_confirmed": None,
+        "payee": None,
+        "amount": None,
+        "transfer_confirmed": None,
     }
 
 

@@ -1,0 +1,112 @@
+"""The whole system as `make run` starts it: supervisor, action server, Rasa server, gateway.
+
+Real processes on loopback ports; a customer talks to the gateway's REST channel.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from bot.supervisor import healthy
+from tests.helpers import free_port, http, wait_for
+
+pytestmark = pytest.mark.e2e
+TOKEN = "e2e-secret-token"
+
+
+@pytest.fixture(scope="module")
+def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    ports = {name: free_port() for name in ("GATEWAY_PORT", "RASA_PORT", "ACTION_PORT")}
+    env = dict(
+        os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        RASA_AUTH_TOKEN=TOKEN,
+        BANKBOT_DATA_DIR=str(tmp_path_factory.mktemp("var")),
+    )
+    log = tmp_path_factory.mktemp("logs") / "system.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    urls = {
+        "gateway": f"http://127.0.0.1:{ports['GATEWAY_PORT']}",
+        "rasa": f"http://127.0.0.1:{ports['RASA_PORT']}",
+        "actions": f"http://127.0.0.1:{ports['ACTION_PORT']}",
+    }
+    try:
+        wait_for(f"{urls['gateway']}/ready", 240, process)
+    except (RuntimeError, TimeoutError):
+        process.kill()
+        pytest.fail(f"system did not start:\n{log.read_text(errors='replace')[-5000:]}")
+    yield {**urls, "process": process, "log": str(log)}
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def say(system: dict[str, Any], sender: str, text: str) -> list[dict]:
+    status, body = http(
+        "POST", f"{system['gateway']}/webhooks/rest/webhook", {"sender": sender, "message": text}
+    )
+    assert status == 200, body
+    return body
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_greeting_starts_a_session(system) -> None:
+    replies = texts(say(system, f"c-{uuid.uuid4()}", "你好"))
+    assert "星海银行" in replies
+
+
+def test_transfer_is_collected_confirmed_and_never_faked(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    question = say(system, sender, "帮我给张伟转500块")
+    assert "张伟" in texts(question) and "500元" in texts(question)
+    assert [b["payload"] for b in question[-1]["buttons"]] == ["/affirm", "/deny"]
+    answer = texts(say(system, sender, "确认"))
+    assert "没有发生任何资金划转" in answer
+
+
+def test_form_refuses_bad_amount_then_accepts(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    say(system, sender, "我要转账")
+    say(system, sender, "李娜")
+    assert "大于 0" in texts(say(system, sender, "0元"))
+    assert "李娜" in texts(say(system, sender, "两百块"))
+
+
+def test_hostile_text_gets_a_polite_answer(system) -> None:
+    replies = say(system, f"c-{uuid.uuid4()}", "<script>alert(1)</script>")
+    assert replies and all(r.get("text") for r in replies)
+
+
+def test_rasa_http_api_requires_the_token(system) -> None:
+    status, _ = http("POST", f"{system['rasa']}/model/parse", {"text": "查余额"})
+    assert status == 401
+    status, body = http("POST", f"{system['rasa']}/model/parse?token={TOKEN}", {"text": "我卡里还有多少钱"})
+    assert status == 200 and body["intent"]["name"] == "check_balance"
+
+
+def test_ctrl_c_stops_every_process(system) -> None:
+    process = system["process"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    for url in (f"{system['gateway']}/health", f"{system['rasa']}/", f"{system['actions']}/health"):
+        assert not healthy(url), f"{url} still answers after Ctrl-C"
