@@ -1,7 +1,8 @@
-"""The questions forms ask, one ``action_ask_<slot>`` per slot, worded in messages.yml.
+"""The questions forms ask, one ``action_ask_<slot>`` per entry under ``ask:`` in messages.yml.
 
 Custom ask actions (instead of ``utter_ask_*`` responses) keep all form wording next to
-the validation code that reacts to the answers.
+the validation code that reacts to the answers; adding a form slot needs only a new
+entry in messages.yml and the action name in domain.yml.
 """
 
 from __future__ import annotations
@@ -37,33 +38,9 @@ class _AskForSlot(Action, metaclass=ABCMeta):
         return []
 
 
-class AskPayee(_AskForSlot):
-    slot = "payee"
+def _ask_action(slot: str) -> type[_AskForSlot]:
+    return type(f"AskFor_{slot}", (_AskForSlot,), {"slot": slot, "__module__": __name__})
 
 
-class AskAmount(_AskForSlot):
-    slot = "amount"
-
-
-class AskTransferConfirmed(_AskForSlot):
-    slot = "transfer_confirmed"
-
-
-class AskCardTail(_AskForSlot):
-    slot = "card_tail"
-
-
-class AskFreezeConfirmed(_AskForSlot):
-    slot = "freeze_confirmed"
-
-
-class AskAppointmentTopic(_AskForSlot):
-    slot = "appointment_topic"
-
-
-class AskAppointmentTime(_AskForSlot):
-    slot = "appointment_time"
-
-
-class AskAppointmentBranch(_AskForSlot):
-    slot = "appointment_branch"
+# One action per question in messages.yml; rasa_sdk finds them as Action subclasses.
+ASK_ACTIONS = [_ask_action(slot) for slot in messages("ask")]

@@ -47,6 +47,16 @@ class Service:
             self.process.wait()
 
 
+def _stop_on_termination_signals() -> None:
+    """SIGTERM (kill) and SIGHUP (closed terminal) stop the children like Ctrl-C does."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:
@@ -119,6 +129,7 @@ def wait_until_healthy(services: list[Service], timeout: float = STARTUP_TIMEOUT
 
 def run_all(settings: Settings, model: Path) -> int:
     """Run the whole system in the foreground until Ctrl-C or a process dies."""
+    _stop_on_termination_signals()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = [action_server(settings), rasa_server(settings, model), gateway(settings)]
     env = service_env(settings)
@@ -161,11 +172,9 @@ def _print_banner(settings: Settings, seconds: float) -> None:
 
 def run_shell(settings: Settings, model: Path) -> int:
     """``rasa shell`` against the model, with an action server (reused if one is running)."""
+    _stop_on_termination_signals()
     actions = action_server(settings)
     env = service_env(settings)
-    if not healthy(actions.health_url):
-        actions.start(env)
-        wait_until_healthy([actions])
     command = [
         sys.executable,
         "-m",
@@ -179,8 +188,14 @@ def run_shell(settings: Settings, model: Path) -> int:
         str(settings.rasa_port + 100),
     ]
     try:
+        if not healthy(actions.health_url):
+            actions.start(env)
+            wait_until_healthy([actions])
         return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
     except KeyboardInterrupt:
         return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         actions.stop()

@@ -7,11 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import asks
 from tests.actions.conftest import make_tracker
 
-ASK_ACTIONS = [
-    cls()
-    for cls in vars(asks).values()
-    if isinstance(cls, type) and issubclass(cls, asks._AskForSlot) and cls is not asks._AskForSlot
-]
+ASK_ACTIONS = [cls() for cls in asks.ASK_ACTIONS]
 
 
 def test_every_form_slot_has_an_ask_action_in_the_domain(domain) -> None:
@@ -31,7 +27,8 @@ def test_ask_actions_say_something(action: Action, domain) -> None:
 def test_confirmation_repeats_the_details_with_buttons(domain) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(slots={"payee": "张伟", "amount": "500元"})
-    asyncio.run(asks.AskTransferConfirmed().run(dispatcher, tracker, domain))
+    confirm = next(a for a in ASK_ACTIONS if a.name() == "action_ask_transfer_confirmed")
+    asyncio.run(confirm.run(dispatcher, tracker, domain))
     message = dispatcher.messages[0]
     assert "张伟" in message["text"] and "500元" in message["text"]
     assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]

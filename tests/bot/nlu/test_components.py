@@ -21,29 +21,21 @@ def tokenizer() -> BankJiebaTokenizer:
     return BankJiebaTokenizer(config, None, None)
 
 
-def test_normalizer_rewrites_text_and_entity_values_consistently() -> None:
-    message = Message(
-        data={
-            TEXT: "轉賬５００元",
-            "intent": "transfer_money",
-            ENTITIES: [{"start": 2, "end": 6, "value": "５００元", "entity": "amount"}],
-        }
-    )
+@pytest.mark.parametrize(
+    ("text", "span", "value", "expected_text", "expected_value"),
+    [
+        ("轉賬５００元", (2, 6), "５００元", "转账500元", "500元"),  # value follows the text
+        ("换美金", (1, 3), "美元", "换美金", "美元"),  # a synonym value is kept
+    ],
+)
+def test_normalizer_rewrites_text_and_plain_entity_values(
+    text: str, span: tuple, value: str, expected_text: str, expected_value: str
+) -> None:
+    entity = {"start": span[0], "end": span[1], "value": value, "entity": "x"}
+    message = Message(data={TEXT: text, "intent": "any", ENTITIES: [entity]})
     normalizer().process_training_data(TrainingData([message]))
-    assert message.get(TEXT) == "转账500元"
-    assert message.get(ENTITIES)[0]["value"] == "500元"
-
-
-def test_normalizer_keeps_synonym_values() -> None:
-    message = Message(
-        data={
-            TEXT: "换美金",
-            "intent": "exchange_rate",
-            ENTITIES: [{"start": 1, "end": 3, "value": "美元", "entity": "currency"}],
-        }
-    )
-    normalizer().process_training_data(TrainingData([message]))
-    assert message.get(ENTITIES)[0]["value"] == "美元"
+    assert message.get(TEXT) == expected_text
+    assert message.get(ENTITIES)[0]["value"] == expected_value
 
 
 def test_normalizer_at_inference() -> None:
