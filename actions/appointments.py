@@ -53,13 +53,19 @@ class ValidateAppointmentForm(FormValidationAction):
     def name(self) -> str:
         return "validate_appointment_form"
 
+    @staticmethod
+    def _short_text_slot(
+        slot: str, value: Any, limit: int, problem: str, dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        text = _short_text(value, limit)
+        if text is None:
+            dispatcher.utter_message(text=message("appointment", problem))
+        return {slot: text}
+
     def validate_appointment_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        topic = _short_text(value, MAX_TOPIC_CHARS)
-        if topic is None:
-            dispatcher.utter_message(text=message("appointment", "topic_invalid"))
-        return {"appointment_topic": topic}
+        return self._short_text_slot("appointment_topic", value, MAX_TOPIC_CHARS, "topic_invalid", dispatcher)
 
     def validate_appointment_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -83,10 +89,9 @@ class ValidateAppointmentForm(FormValidationAction):
     def validate_appointment_branch(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        branch = _short_text(value, MAX_BRANCH_CHARS)
-        if branch is None:
-            dispatcher.utter_message(text=message("appointment", "branch_invalid"))
-        return {"appointment_branch": branch}
+        return self._short_text_slot(
+            "appointment_branch", value, MAX_BRANCH_CHARS, "branch_invalid", dispatcher
+        )
 
 
 class ActionSubmitAppointment(Action):
