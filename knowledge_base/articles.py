@@ -74,7 +74,9 @@ def load_articles(source: Path | str) -> list[Article]:
             if article is None:
                 continue
             if article.id in first_seen:
-                problems.append(f"{label}: field 'id': duplicate id, already used in {first_seen[article.id]}")
+                problems.append(
+                    f"{label}: field 'id': duplicate id, already used in {first_seen[article.id]}"
+                )
                 continue
             first_seen[article.id] = label
             articles.append(article)
@@ -116,7 +118,9 @@ def _validate(raw: Any, label: str, problems: list[str]) -> Article | None:
         if field not in raw or raw[field] is None:
             found.append(f"field '{field}': missing (required)")
     for field in sorted(set(raw) - set(REQUIRED_FIELDS) - set(OPTIONAL_FLAGS), key=str):
-        found.append(f"field '{field}': unknown field (allowed: {', '.join(REQUIRED_FIELDS + OPTIONAL_FLAGS)})")
+        found.append(
+            f"field '{field}': unknown field (allowed: {', '.join(REQUIRED_FIELDS + OPTIONAL_FLAGS)})"
+        )
     checks = {
         "id": _text,
         "question": _text,

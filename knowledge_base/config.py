@@ -12,6 +12,16 @@ from pathlib import Path
 import yaml
 
 CONFIG_PATH = Path(__file__).with_name("retrieval.yml")
+FRACTIONS = ("dense_weight", "confident_min_dense", "confident_min_margin", "ambiguous_min_dense")
+COUNTS = (
+    "suggestions",
+    "max_query_chars",
+    "exact_max_entries",
+    "hnsw_m",
+    "hnsw_ef_construction",
+    "hnsw_ef_search",
+    "hnsw_candidates",
+)
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,13 @@ def load_config(path: Path | str = CONFIG_PATH) -> RetrievalConfig:
 
 
 def _check_ranges(config: RetrievalConfig, path: Path | str) -> None:
-    if not 0.0 <= config.dense_weight <= 1.0:
-        raise ValueError(f"{path}: dense_weight must be between 0 and 1")
+    for name in FRACTIONS:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"{path}: {name} must be a number between 0 and 1, got {value!r}")
+    for name in COUNTS:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{path}: {name} must be a positive whole number, got {value!r}")
     if config.ambiguous_min_dense > config.confident_min_dense:
         raise ValueError(f"{path}: ambiguous_min_dense must not exceed confident_min_dense")
-    counts = ("suggestions", "max_query_chars", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search")
-    for name in (*counts, "hnsw_candidates", "exact_max_entries"):
-        if not isinstance(getattr(config, name), int) or getattr(config, name) < 1:
-            raise ValueError(f"{path}: {name} must be a positive whole number")

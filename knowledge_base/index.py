@@ -58,6 +58,9 @@ BM25_FILE = "bm25_corpus.json"
 METADATA_FILE = "metadata.json"
 MANIFEST_FILE = "manifest.json"
 DATA_FILES = (DENSE_FILE, BM25_FILE, METADATA_FILE)
+MANIFEST_KEYS = frozenset(
+    ("format_version", "source", "articles_hash", "entry_count", "model", "index_type", "tokenizer", "bm25")
+) | {"checksums"}
 
 
 class IndexLoadError(Exception):
@@ -99,6 +102,7 @@ class KnowledgeIndex:
     directory: Path
     manifest: dict[str, Any]
     entries: tuple[Entry, ...]
+    tokens: tuple[tuple[str, ...], ...]  # BM25 tokens per entry
     article_ids: tuple[str, ...]
     entry_article: np.ndarray  # entry position -> position in article_ids
     articles: dict[str, ArticleInfo]
@@ -165,7 +169,8 @@ def model_identity(model_dir: Path) -> dict[str, Any]:
     if not manifest_path.is_file():
         return {"name": model_dir.name, "weights_sha256": None}
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    return {"name": manifest.get("model", model_dir.name), "weights_sha256": manifest["source"]["sha256"]}
+    source = manifest.get("source") if isinstance(manifest.get("source"), dict) else {}
+    return {"name": manifest.get("model", model_dir.name), "weights_sha256": source.get("sha256")}
 
 
 def _portable(path: Path) -> str:
@@ -226,7 +231,11 @@ def build_index(
         "articles_hash": content_hash(articles),
         "article_count": len(articles),
         "entry_count": len(entries),
-        "model": {"path": _portable(model_dir), "dimension": int(vectors.shape[1]), **model_identity(model_dir)},
+        "model": {
+            "path": _portable(model_dir),
+            "dimension": int(vectors.shape[1]),
+            **model_identity(model_dir),
+        },
         "prompt": PROMPT_NAME,
         "index_type": "flat_ip" if isinstance(dense, faiss.IndexFlatIP) else "hnsw_ip",
         "tokenizer": {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": _sha256(DICTIONARY)},
@@ -238,7 +247,9 @@ def build_index(
 
 def _metadata(articles: Sequence[Article], entries: Sequence[Entry]) -> dict[str, Any]:
     return {
-        "entries": [{"article_id": e.article_id, "text": e.text, "is_standard": e.is_standard} for e in entries],
+        "entries": [
+            {"article_id": e.article_id, "text": e.text, "is_standard": e.is_standard} for e in entries
+        ],
         "articles": {
             a.id: {
                 "question": a.question,
@@ -257,7 +268,7 @@ def _write_directory(
 ) -> None:
     """Write into a staging folder, then replace ``out``: an interrupted build leaves no half index."""
     if out.exists() and not (out / MANIFEST_FILE).is_file() and any(out.iterdir()):
-        raise IndexLoadError(f"{out} exists and is not an index directory; refusing to overwrite it")
+        raise FileExistsError(f"{out} exists and is not an index directory; refusing to overwrite it")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -317,6 +328,7 @@ def load_index(
         directory=directory,
         manifest=manifest,
         entries=entries,
+        tokens=tuple(tuple(t) for t in tokens),
         article_ids=article_ids,
         entry_article=np.array([position[e.article_id] for e in entries], dtype=np.int64),
         articles={k: ArticleInfo(**v) for k, v in metadata["articles"].items()},
@@ -330,9 +342,11 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     if not directory.is_dir():
         raise IndexLoadError(f"no index at {directory}; build one with: python -m knowledge_base build")
     manifest = _read_json(directory / MANIFEST_FILE)
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if not isinstance(manifest, dict) or not MANIFEST_KEYS <= set(manifest):
+        raise IndexLoadError(f"{directory / MANIFEST_FILE} is incomplete; rebuild the index")
+    if manifest["format_version"] != FORMAT_VERSION:
         raise StaleIndexError(
-            f"{directory} has index format {manifest.get('format_version')!r}, this code reads "
+            f"{directory} has index format {manifest['format_version']!r}, this code reads "
             f"{FORMAT_VERSION}; rebuild the index"
         )
     return manifest
@@ -363,7 +377,9 @@ def _check_sources(manifest: dict[str, Any], source: Path | None) -> None:
     if not source.exists():
         raise StaleIndexError(f"cannot check the index against its articles: {source} does not exist")
     if content_hash(load_articles(source)) != manifest["articles_hash"]:
-        raise StaleIndexError(f"the articles in {source} changed since the index was built; rebuild the index")
+        raise StaleIndexError(
+            f"the articles in {source} changed since the index was built; rebuild the index"
+        )
     tokenizer = {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": _sha256(DICTIONARY)}
     if manifest["tokenizer"] != tokenizer:
         raise StaleIndexError("the BM25 tokenizer or the jieba dictionary changed; rebuild the index")
