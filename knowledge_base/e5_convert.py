@@ -52,9 +52,10 @@ from safetensors.torch import save_file
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
 
+from bot.settings import PROJECT_ROOT
+
 MODEL_ID = "intfloat/multilingual-e5-small"
 SOURCE_FILE = "e5-small-q4.bin"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT_DIR = PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"
 # Bump when the written directory changes, so that outputs cached by an older converter are rebuilt.
 FORMAT_VERSION = 1

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -36,11 +35,12 @@ import jieba
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from bot.settings import PROJECT_ROOT
 from bot.text import normalize
 from knowledge_base.articles import Article, content_hash, load_articles
 from knowledge_base.config import RetrievalConfig, load_config
 from knowledge_base.e5_convert import DEFAULT_OUTPUT_DIR as DEFAULT_MODEL_DIR
-from knowledge_base.e5_convert import PROJECT_ROOT
+from knowledge_base.e5_convert import sha256_file
 
 if TYPE_CHECKING:  # importing sentence-transformers costs seconds; only loading a model needs it
     from sentence_transformers import SentenceTransformer
@@ -238,7 +238,7 @@ def build_index(
         },
         "prompt": PROMPT_NAME,
         "index_type": "flat_ip" if isinstance(dense, faiss.IndexFlatIP) else "hnsw_ip",
-        "tokenizer": {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": _sha256(DICTIONARY)},
+        "tokenizer": {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": sha256_file(DICTIONARY)},
         "bm25": BM25_PARAMS,
     }
     _write_directory(out, dense, tokens, _metadata(articles, entries), manifest)
@@ -277,7 +277,7 @@ def _write_directory(
         faiss.write_index(dense, str(staging / DENSE_FILE))
         _write_json(staging / BM25_FILE, {"tokens": tokens})
         _write_json(staging / METADATA_FILE, metadata)
-        manifest["checksums"] = {name: _sha256(staging / name) for name in DATA_FILES}
+        manifest["checksums"] = {name: sha256_file(staging / name) for name in DATA_FILES}
         _write_json(staging / MANIFEST_FILE, manifest)
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
@@ -287,10 +287,6 @@ def _write_directory(
 
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # ----------------------------------------------------------------------------- load
@@ -367,7 +363,7 @@ def _check_files(directory: Path, manifest: dict[str, Any]) -> None:
         path = directory / name
         if not path.is_file():
             raise IndexLoadError(f"{path} is missing; rebuild the index")
-        if _sha256(path) != manifest["checksums"][name]:
+        if sha256_file(path) != manifest["checksums"][name]:
             raise IndexLoadError(f"{path} is corrupt (checksum differs from the manifest); rebuild the index")
 
 
@@ -380,7 +376,7 @@ def _check_sources(manifest: dict[str, Any], source: Path | None) -> None:
         raise StaleIndexError(
             f"the articles in {source} changed since the index was built; rebuild the index"
         )
-    tokenizer = {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": _sha256(DICTIONARY)}
+    tokenizer = {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": sha256_file(DICTIONARY)}
     if manifest["tokenizer"] != tokenizer:
         raise StaleIndexError("the BM25 tokenizer or the jieba dictionary changed; rebuild the index")
 
