@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from bot.supervisor import healthy
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -40,11 +42,7 @@ def wait_for(url: str, timeout: float, process=None) -> None:
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
+        if healthy(url):
+            return
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
