@@ -74,7 +74,9 @@ def _train_or_reuse(root: Path, target: Path) -> None:
         return
     _train(root, target)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(target, cached)
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
+    shutil.copy2(target, partial)
+    os.replace(partial, cached)  # other clones never see a half-written model
     _prune_old_models(cached)
 
 
