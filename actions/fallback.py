@@ -1,8 +1,13 @@
-"""Low NLU confidence: offer the likeliest topics first, a human the second time in a row."""
+"""Low NLU confidence: try the knowledge base, else offer the likeliest topics; a human the second time.
+
+Customers often ask things NLU has no intent for but the knowledge base answers (提前还款有手续费吗),
+so the knowledge base gets the first word. A turn counts towards the "second time" only when the
+customer got no answer (suggestions and topic buttons are not answers).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,28 +15,38 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import message, messages
+from actions.knowledge import ANSWERED, search_reply
+from actions.services import KnowledgeBase, knowledge_base
 
 ACTION_NAME = "action_handle_low_confidence"
 MAX_CHOICES = 3
 
 
 def low_confidence_streak(events: Iterable[dict[str, Any]]) -> int:
-    """How many user turns in a row, ending with the current one, this action answered.
+    """How many user turns in a row, ending with the current one, this action left unanswered.
 
     Derived from the tracker's events rather than a counter slot, so it cannot drift.
     """
-    turns: list[list[str]] = []
+    turns: list[dict[str, bool]] = []
     for event in events:
         if event.get("event") == "user":
-            turns.append([])
-        elif event.get("event") == "action" and turns:
-            turns[-1].append(event.get("name"))
+            turns.append({"fallback": False, "answered": False})
+        elif turns and event.get("event") == "action" and event.get("name") == ACTION_NAME:
+            turns[-1]["fallback"] = True
+        elif turns and event.get("event") == "bot" and answered_from_article(event):
+            turns[-1]["answered"] = True
     streak = 1  # the current turn: this action is running for it
-    for actions in reversed(turns[:-1]):
-        if ACTION_NAME not in actions:
+    for turn in reversed(turns[:-1]):
+        if not turn["fallback"] or turn["answered"]:
             break
         streak += 1
     return streak
+
+
+def answered_from_article(bot_event: dict[str, Any]) -> bool:
+    """A bot message that gave the customer a knowledge-base article (see actions/knowledge.py)."""
+    details = (bot_event.get("metadata") or {}).get("knowledge_base") or {}
+    return details.get("outcome") in ANSWERED
 
 
 def likely_topics(ranking: Iterable[dict[str, Any]]) -> list[str]:
@@ -41,6 +56,9 @@ def likely_topics(ranking: Iterable[dict[str, Any]]) -> list[str]:
 
 
 class ActionHandleLowConfidence(Action):
+    def __init__(self, knowledge: Callable[[], KnowledgeBase] = knowledge_base) -> None:
+        self.knowledge = knowledge
+
     def name(self) -> str:
         return ACTION_NAME
 
@@ -53,6 +71,10 @@ class ActionHandleLowConfidence(Action):
                 text=message("low_confidence", "offer_human"),
                 buttons=[{"title": message("low_confidence", "human_button"), "payload": "/request_human"}],
             )
+            return []
+        reply = search_reply(self.knowledge(), tracker.latest_message.get("text") or "", None)
+        if reply is not None:
+            reply.send(dispatcher)
             return []
         topics = likely_topics(tracker.latest_message.get("intent_ranking", []))
         if not topics:

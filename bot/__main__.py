@@ -6,8 +6,25 @@ import argparse
 import sys
 
 from bot import supervisor
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.training import ensure_model
+
+
+def prepare_knowledge_base(settings: Settings) -> None:
+    """Build the knowledge-base index when articles, dictionary or model changed since the last build.
+
+    A knowledge base that cannot be built (say, an article with a missing field) is reported loudly
+    but does not stop the assistant: it answers with topic overviews until the articles are fixed.
+    """
+    from knowledge_base.index import IndexLoadError, ensure_index
+
+    print("==> checking the knowledge-base index", flush=True)
+    try:
+        reason = ensure_index(settings.kb_articles_dir, settings.kb_index_dir, settings.kb_model_dir)
+    except (IndexLoadError, ValueError, OSError) as error:
+        print(f"==> WARNING: knowledge base unavailable, answering with overviews only: {error}", flush=True)
+        return
+    print(f"==> knowledge base: {'rebuilt (' + reason + ')' if reason else 'index up to date'}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         print(f"==> model: {model}")
         return 0
-    if args.command == "run":
-        return supervisor.run_all(settings, model)
-    if args.command == "shell":
-        return supervisor.run_shell(settings, model)
+    if args.command in ("run", "shell"):
+        prepare_knowledge_base(settings)
+        start = supervisor.run_all if args.command == "run" else supervisor.run_shell
+        return start(settings, model)
     from bot.evaluation import run_evaluation
 
     return run_evaluation(model)

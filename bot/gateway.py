@@ -104,7 +104,7 @@ async def _forward_to_rasa(
     http: aiohttp.ClientSession, settings: Settings, sender: str, text: str
 ) -> HTTPResponse:
     payload = {"sender": sender, "message": text, "metadata": {"channel": "rest"}}
-    url = f"{settings.rasa_url}/webhooks/rest/webhook"
+    url = f"{settings.rasa_url}/webhooks/gateway/webhook"
     try:
         async with http.post(url, json=payload) as reply:
             if reply.status == 200:

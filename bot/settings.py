@@ -28,6 +28,12 @@ def _int(name: str, default: int) -> int:
     return value
 
 
+def _path(name: str, default: Path) -> Path:
+    """A path setting; relative values are relative to the project root, like the defaults."""
+    raw = os.environ.get(name, "").strip()
+    return PROJECT_ROOT / raw if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     gateway_host: str
@@ -39,6 +45,14 @@ class Settings:
     rasa_auth_token: str | None
     data_dir: Path
     max_message_chars: int
+    kb_articles_dir: Path
+    kb_index_dir: Path
+    kb_model_dir: Path
+    kb_feedback_db: str
+
+    @property
+    def pseudonym_key_file(self) -> Path:
+        return self.data_dir / "pseudonym.key"
 
     @property
     def rasa_url(self) -> str:
@@ -56,7 +70,7 @@ class Settings:
 def load_settings() -> Settings:
     """Read settings; a ``.env`` in the project root fills variables not already set."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
-    data_dir = Path(os.environ.get("BANKBOT_DATA_DIR") or PROJECT_ROOT / "var")
+    data_dir = _path("BANKBOT_DATA_DIR", PROJECT_ROOT / "var")
     return Settings(
         gateway_host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=_int("GATEWAY_PORT", 8000),
@@ -67,4 +81,8 @@ def load_settings() -> Settings:
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or None,
         data_dir=data_dir,
         max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
+        kb_articles_dir=_path("KB_ARTICLES_DIR", PROJECT_ROOT / "knowledge_base" / "articles"),
+        kb_index_dir=_path("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb"),
+        kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),
+        kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
     )

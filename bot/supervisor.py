@@ -71,6 +71,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     env.update(
         ACTION_SERVER_URL=f"{settings.action_url}/webhook",
         TRACKER_DB=str(settings.data_dir / "tracker.db"),
+        BANKBOT_PRELOAD="1",  # the action server loads the knowledge base while the others start
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
     )
     return env

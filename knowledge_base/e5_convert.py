@@ -33,8 +33,6 @@ import importlib.metadata
 import importlib.util
 import itertools
 import json
-import os
-import shutil
 import struct
 import sys
 import time
@@ -52,6 +50,7 @@ from safetensors.torch import save_file
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
 
+from bot.files import staged_directory
 from bot.settings import PROJECT_ROOT
 
 MODEL_ID = "intfloat/multilingual-e5-small"
@@ -693,14 +692,8 @@ def convert(source: Path | None = None, out: Path = DEFAULT_OUTPUT_DIR, *, force
     with _locked(out.parent / f".{out.name}.lock"):
         if not force and is_up_to_date(out, digest):  # another process finished it meanwhile
             return out
-        staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
+        with staged_directory(out) as staging:
             write_model(source, digest, staging)
-            shutil.rmtree(out, ignore_errors=True)
-            staging.rename(out)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     print(f"==> wrote {out}", flush=True)
     return out
 

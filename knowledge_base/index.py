@@ -23,10 +23,9 @@ import datetime as dt
 import functools
 import json
 import os
-import shutil
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ import jieba
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from bot.files import staged_directory
 from bot.settings import PROJECT_ROOT
 from bot.text import normalize
 from knowledge_base.articles import Article, content_hash, load_articles
@@ -99,7 +99,7 @@ class ArticleInfo:
 class KnowledgeIndex:
     """A loaded, verified index: dense vectors, BM25 and the entry → article mapping."""
 
-    directory: Path
+    directory: Path | None  # None: built in memory (``index_articles``), never saved
     manifest: dict[str, Any]
     entries: tuple[Entry, ...]
     tokens: tuple[tuple[str, ...], ...]  # BM25 tokens per entry
@@ -134,6 +134,8 @@ def tokenize(text: str) -> list[str]:
 @functools.lru_cache(maxsize=2)
 def load_model(model_dir: Path) -> SentenceTransformer:
     """The sentence-transformers model at ``model_dir`` (loaded once per process)."""
+    # transformers would import TensorFlow (installed for Rasa): seconds and ~500 MB for nothing.
+    os.environ.setdefault("USE_TF", "0")
     from sentence_transformers import SentenceTransformer
 
     if not (model_dir / "modules.json").is_file():
@@ -208,15 +210,17 @@ def make_dense_index(vectors: np.ndarray, config: RetrievalConfig) -> faiss.Inde
     return index
 
 
-def build_index(
-    source: Path,
-    out: Path,
+def index_articles(
+    articles: Sequence[Article],
+    source: str,
     model_dir: Path = DEFAULT_MODEL_DIR,
     config: RetrievalConfig | None = None,
-) -> Path:
-    """Index the articles under ``source`` into ``out``; written beside it and swapped in when complete."""
+) -> KnowledgeIndex:
+    """A searchable index of ``articles`` held in memory; ``source`` says where they came from.
+
+    ``build_index`` saves one; the benchmark searches question sets that are not article files.
+    """
     config = config or load_config()
-    articles = load_articles(source)
     model_dir = ensure_model(model_dir)
     model = load_model(model_dir.resolve())
     entries = make_entries(articles)
@@ -227,8 +231,8 @@ def build_index(
         "format_version": FORMAT_VERSION,
         "created_by": CREATED_BY,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": _portable(source),
-        "articles_hash": content_hash(articles),
+        "source": source,
+        "articles_hash": content_hash(list(articles)),
         "article_count": len(articles),
         "entry_count": len(entries),
         "model": {
@@ -241,48 +245,49 @@ def build_index(
         "tokenizer": {"scheme": TOKENIZER_SCHEME, "dictionary_sha256": sha256_file(DICTIONARY)},
         "bm25": BM25_PARAMS,
     }
-    _write_directory(out, dense, tokens, _metadata(articles, entries), manifest)
+    infos = {
+        a.id: ArticleInfo(a.question, a.answer, a.category, a.requires_auth, a.escalate) for a in articles
+    }
+    return _assemble(None, manifest, entries, tokens, infos, dense, model)
+
+
+def build_index(
+    source: Path,
+    out: Path,
+    model_dir: Path = DEFAULT_MODEL_DIR,
+    config: RetrievalConfig | None = None,
+) -> Path:
+    """Index the articles under ``source`` into ``out``; written beside it and swapped in when complete."""
+    index = index_articles(load_articles(source), _portable(source), model_dir, config)
+    _write_directory(out, index.dense, index.tokens, _metadata(index), dict(index.manifest))
     return out
 
 
-def _metadata(articles: Sequence[Article], entries: Sequence[Entry]) -> dict[str, Any]:
+def _metadata(index: KnowledgeIndex) -> dict[str, Any]:
     return {
         "entries": [
-            {"article_id": e.article_id, "text": e.text, "is_standard": e.is_standard} for e in entries
+            {"article_id": e.article_id, "text": e.text, "is_standard": e.is_standard} for e in index.entries
         ],
-        "articles": {
-            a.id: {
-                "question": a.question,
-                "answer": a.answer,
-                "category": a.category,
-                "requires_auth": a.requires_auth,
-                "escalate": a.escalate,
-            }
-            for a in articles
-        },
+        "articles": {article_id: asdict(info) for article_id, info in index.articles.items()},
     }
 
 
 def _write_directory(
-    out: Path, dense: faiss.Index, tokens: list[list[str]], metadata: dict[str, Any], manifest: dict[str, Any]
+    out: Path,
+    dense: faiss.Index,
+    tokens: Sequence[Sequence[str]],
+    metadata: dict[str, Any],
+    manifest: dict[str, Any],
 ) -> None:
     """Write into a staging folder, then replace ``out``: an interrupted build leaves no half index."""
     if out.exists() and not (out / MANIFEST_FILE).is_file() and any(out.iterdir()):
         raise FileExistsError(f"{out} exists and is not an index directory; refusing to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    with staged_directory(out) as staging:
         faiss.write_index(dense, str(staging / DENSE_FILE))
         _write_json(staging / BM25_FILE, {"tokens": tokens})
         _write_json(staging / METADATA_FILE, metadata)
         manifest["checksums"] = {name: sha256_file(staging / name) for name in DATA_FILES}
         _write_json(staging / MANIFEST_FILE, manifest)
-        shutil.rmtree(out, ignore_errors=True)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -318,18 +323,32 @@ def load_index(
     entries = tuple(Entry(e["article_id"], e["text"], e["is_standard"]) for e in metadata["entries"])
     if not len(entries) == len(tokens) == dense.ntotal == manifest["entry_count"]:
         raise IndexLoadError(f"{directory}: entry counts of the index files disagree; rebuild the index")
-    article_ids = tuple(metadata["articles"])
+    infos = {k: ArticleInfo(**v) for k, v in metadata["articles"].items()}
+    return _assemble(directory, manifest, entries, tokens, infos, dense, model)
+
+
+def _assemble(
+    directory: Path | None,
+    manifest: dict[str, Any],
+    entries: Sequence[Entry],
+    tokens: Sequence[Sequence[str]],
+    articles: dict[str, ArticleInfo],
+    dense: faiss.Index,
+    model: SentenceTransformer,
+) -> KnowledgeIndex:
+    """The searchable index from its parts, whether just built or read from disk."""
+    article_ids = tuple(articles)
     position = {article_id: i for i, article_id in enumerate(article_ids)}
     return KnowledgeIndex(
         directory=directory,
         manifest=manifest,
-        entries=entries,
+        entries=tuple(entries),
         tokens=tuple(tuple(t) for t in tokens),
         article_ids=article_ids,
         entry_article=np.array([position[e.article_id] for e in entries], dtype=np.int64),
-        articles={k: ArticleInfo(**v) for k, v in metadata["articles"].items()},
+        articles=articles,
         dense=dense,
-        bm25=BM25Okapi(tokens, **manifest["bm25"]),
+        bm25=BM25Okapi(list(tokens), **manifest["bm25"]),
         model=model,
     )
 
@@ -409,3 +428,30 @@ def _check_dimensions(manifest: dict[str, Any], dense: faiss.Index, model: Sente
             f"the index holds {recorded}-dimensional vectors but the model produces {produced}; "
             "use the model the index was built with, or rebuild the index"
         )
+
+
+# ----------------------------------------------------------------------------- keep current
+
+
+def check_index(directory: Path, source: Path | None = None, model_dir: Path | None = None) -> None:
+    """Everything ``load_index`` verifies that needs no model loaded; raises ``IndexLoadError``.
+
+    Cheap enough to run before every start, so ``make run`` can decide whether to rebuild.
+    """
+    manifest = _read_manifest(directory)
+    _check_files(directory, manifest)
+    _check_sources(manifest, source)
+    recorded = _resolve(manifest["model"]["path"])
+    if model_dir is not None and recorded.resolve() != model_dir.resolve():
+        raise StaleIndexError(f"the index was built with {recorded}, the configured model is {model_dir}")
+    _check_model_identity(manifest, recorded)
+
+
+def ensure_index(source: Path, out: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> str | None:
+    """Build ``out`` from ``source`` unless it is current; returns why it was (re)built, None if reused."""
+    try:
+        check_index(out, source, model_dir)
+    except IndexLoadError as error:
+        build_index(source, out, model_dir)
+        return str(error)
+    return None

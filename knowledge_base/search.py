@@ -81,12 +81,17 @@ def entry_matrix(entry_article: np.ndarray, n_articles: int) -> np.ndarray:
 
 
 def per_article(entry_scores: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Mean of each article's best entry scores; -inf where an article has fewer usable entries."""
+    """Mean of each article's best (up to two) finite entry scores; -inf for an article without any.
+
+    An article with one question (or one left after masking) is scored by that question alone:
+    padding it with -inf would make it unfindable whenever other articles have more questions.
+    """
     padded = np.where(matrix >= 0, entry_scores[matrix], -np.inf)
-    k = min(ENTRIES_PER_ARTICLE_SCORE, padded.shape[1])
-    best = -np.sort(-padded, axis=1)[:, :k]
-    with np.errstate(invalid="ignore"):
-        return best.mean(axis=1)
+    best = -np.sort(-padded, axis=1)[:, :ENTRIES_PER_ARTICLE_SCORE]
+    usable = np.isfinite(best)
+    counts = usable.sum(axis=1)
+    totals = np.where(usable, best, 0.0).sum(axis=1)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), -np.inf)
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:
@@ -143,12 +148,21 @@ class Retriever:
         index = load_index(Path(directory), Path(source) if source else None, model, config)
         return cls(index, config)
 
+    @property
+    def categories(self) -> frozenset[str]:
+        """The categories that articles use (the values ``category`` filters accept)."""
+        return frozenset(self._categories.tolist())
+
     def clip(self, query: str) -> str:
         """The query as searched: stripped, and cut to ``max_query_chars`` (long pastes, abuse)."""
         return query.strip()[: self.config.max_query_chars]
 
     def scores(self, query: str) -> ArticleScores:
         """Dense and BM25 article scores of ``query`` (steps 1-2 of the module doc)."""
+        return ArticleScores(self.dense_scores(query), self.bm25_scores(query))
+
+    def dense_scores(self, query: str) -> np.ndarray:
+        """Per-article cosine signal (separate from BM25 so a benchmark can time each alone)."""
         vector = embed(self.index.model, [query])
         dense = self.index.dense
         k = dense.ntotal if self.index.manifest["index_type"] == "flat_ip" else self.config.hnsw_candidates
@@ -156,8 +170,12 @@ class Retriever:
         keep = positions[0] >= 0  # HNSW returns candidates only; the rest count as the worst candidate
         entry_dense = np.full(dense.ntotal, found[0][keep].min() if keep.any() else -np.inf, dtype=np.float64)
         entry_dense[positions[0][keep]] = found[0][keep]
+        return per_article(entry_dense, self.matrix)
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """Per-article BM25 signal over jieba tokens."""
         entry_bm25 = np.asarray(self.index.bm25.get_scores(tokenize(query)), dtype=np.float64)
-        return ArticleScores(per_article(entry_dense, self.matrix), per_article(entry_bm25, self.matrix))
+        return per_article(entry_bm25, self.matrix)
 
     def restrict(self, scores: ArticleScores, category: str | None) -> ArticleScores:
         """Only the articles of ``category`` stay candidates (all of them when it is ``None``)."""

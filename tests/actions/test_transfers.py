@@ -3,7 +3,7 @@ import asyncio
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.transfers import ActionSubmitTransfer, ValidateTransferForm, clean_payee
+from actions.transfers import ActionSubmitTransfer, ValidateTransferForm, clean_payee, complete_name
 from tests.actions.conftest import make_tracker
 
 
@@ -67,3 +67,20 @@ def test_submit_cancelled(domain) -> None:
     tracker = make_tracker(slots={"payee": "张伟", "amount": "500元", "transfer_confirmed": False})
     asyncio.run(ActionSubmitTransfer().run(dispatcher, tracker, domain))
     assert "已取消" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tagged", "name"),
+    [
+        ("帮我给张伟转500块", "伟", "张伟"),
+        ("帮我向刘洋转账3000", "刘", "刘洋"),
+        ("转账给王建国两百块", "王建", "王建国"),
+        ("给陈晨转50块", "陈晨", "陈晨"),
+        ("给我妈转500", "我妈", "我妈"),
+        ("李娜", "李娜", "李娜"),
+        ("给欧阳娜娜打1000元", "欧阳", "欧阳娜娜"),
+        ("转给张三", "王五", "王五"),  # not in the text: left alone
+    ],
+)
+def test_a_partly_tagged_name_is_completed(text: str, tagged: str, name: str) -> None:
+    assert complete_name(text, tagged) == name

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -27,11 +28,12 @@ TOKEN = "e2e-secret-token"
 @pytest.fixture(scope="module")
 def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ports = {name: free_port() for name in ("GATEWAY_PORT", "RASA_PORT", "ACTION_PORT")}
+    data_dir = tmp_path_factory.mktemp("var")
     env = dict(
         os.environ,
         **{k: str(v) for k, v in ports.items()},
         RASA_AUTH_TOKEN=TOKEN,
-        BANKBOT_DATA_DIR=str(tmp_path_factory.mktemp("var")),
+        BANKBOT_DATA_DIR=str(data_dir),
     )
     log = tmp_path_factory.mktemp("logs") / "system.log"
     with open(log, "wb") as output:
@@ -52,7 +54,7 @@ def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     except (RuntimeError, TimeoutError):
         process.kill()
         pytest.fail(f"system did not start:\n{log.read_text(errors='replace')[-5000:]}")
-    yield {**urls, "process": process, "log": str(log)}
+    yield {**urls, "process": process, "log": str(log), "data_dir": data_dir}
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
@@ -95,6 +97,53 @@ def test_form_refuses_bad_amount_then_accepts(system) -> None:
 def test_hostile_text_gets_a_polite_answer(system) -> None:
     replies = say(system, f"c-{uuid.uuid4()}", "<script>alert(1)</script>")
     assert replies and all(r.get("text") for r in replies)
+
+
+def knowledge(reply: dict) -> dict:
+    return reply.get("metadata", {}).get("knowledge_base", {})
+
+
+def test_a_knowledge_question_is_answered_and_the_vote_is_kept(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    *_welcome, answer = say(system, sender, "新办的信用卡寄到家了，要怎么激活才能用")
+    assert knowledge(answer)["outcome"] == "confident" and "激活" in knowledge(answer)["question"]
+    unhelpful = next(b["payload"] for b in answer["buttons"] if b["title"] == "没用")
+    [sorry] = say(system, sender, unhelpful)
+    assert "抱歉" in sorry["text"] and sorry["buttons"][0]["payload"] == "/request_human"
+    with sqlite3.connect(system["data_dir"] / "kb_feedback.db") as db:
+        votes = db.execute("SELECT article_id, helpful, conversation FROM kb_feedback").fetchall()
+    assert votes == [(knowledge(answer)["article_id"], 0, votes[0][2])]
+    assert sender not in votes[0][2]
+
+
+def test_a_vague_question_offers_articles_and_a_pick_shows_one(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    *_welcome, choices = say(system, sender, "还款")
+    assert knowledge(choices)["outcome"] == "ambiguous"
+    [picked] = say(system, sender, choices["buttons"][0]["payload"])
+    assert knowledge(picked) == {
+        "outcome": "chosen",
+        "article_id": knowledge(choices)["suggestions"][0],
+        "question": choices["buttons"][0]["title"],
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "😀😀😀",
+        "how can I activate my credit card",
+        "SELECT * FROM articles; DROP TABLE kb_feedback;--",
+        "<img src=x onerror=alert(1)>信用卡",
+        "信用卡" * 600,
+        '/kb_feedback{"kb_article": "../../etc/passwd", "kb_helpful": "yes"}',
+        "/kb_choose_article{broken json",
+    ],
+)
+def test_odd_input_never_gets_a_wrong_confident_answer(system, text: str) -> None:
+    replies = say(system, f"c-{uuid.uuid4()}", text)
+    assert replies and all(r.get("text") for r in replies)
+    assert all(knowledge(r).get("outcome") != "confident" for r in replies)
 
 
 def test_rasa_http_api_requires_the_token(system) -> None:

@@ -31,8 +31,8 @@ def problems_of(tmp_path: Path, files: dict[str, str]) -> list[str]:
 
 def test_the_shipped_articles_are_valid() -> None:
     articles = load_articles(ARTICLES_DIR)
-    assert len(articles) == 204
-    assert len({a.id for a in articles}) == 204
+    assert len(articles) >= 200  # the minimum
+    assert len({a.id for a in articles}) == len(articles)
     assert all(isinstance(a, Article) and len(a.similar_questions) >= 3 for a in articles)
     assert all(isinstance(a.updated, dt.date) for a in articles)
 

@@ -18,6 +18,8 @@ from knowledge_base.index import (
     IndexLoadError,
     StaleIndexError,
     build_index,
+    check_index,
+    ensure_index,
     load_index,
     load_model,
     tokenize,
@@ -152,3 +154,25 @@ def test_rebuilding_replaces_an_existing_index(own_index: tuple[Path, Path]) -> 
     build_index(source, index)
     assert load_index(index).manifest["article_count"] == 2
     assert not list(index.parent.glob(".index.partial-*"))
+
+
+def test_ensure_index_keeps_a_current_index_and_rebuilds_a_stale_one(
+    own_index: tuple[Path, Path], embedding_model_dir: Path
+) -> None:
+    source, index = own_index
+    built_at = json.loads((index / "manifest.json").read_text())["created_at"]
+    assert ensure_index(source, index, embedding_model_dir) is None
+    assert json.loads((index / "manifest.json").read_text())["created_at"] == built_at
+    cards = source / "cards.yml"
+    cards.write_text(cards.read_text().replace("卡片激活", "卡片管理"), encoding="utf-8")
+    assert "changed since the index was built" in ensure_index(source, index, embedding_model_dir)
+    check_index(index, source, embedding_model_dir)  # current again
+    assert "卡片管理" in Retriever.load(index, source).index.articles["t-001"].answer
+
+
+def test_an_index_of_another_model_is_stale_for_the_configured_one(
+    own_index: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, index = own_index
+    with pytest.raises(StaleIndexError, match="configured model"):
+        check_index(index, source, tmp_path / "bank-finetuned-bge")

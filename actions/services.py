@@ -1,0 +1,63 @@
+"""Services the actions share, created once per action-server process.
+
+Actions take them as constructor arguments (tests pass their own); rasa_sdk creates actions without
+arguments, and then these process-wide defaults are used. Loading the knowledge base takes seconds
+(the embedding model), so the action server starts loading it in the background at import time
+(``BANKBOT_PRELOAD=1``, set by the supervisor) and the first question only waits for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from functools import cache
+
+from bot.privacy import pseudonym_key
+from bot.settings import load_settings
+from knowledge_base.feedback import FeedbackStore
+from knowledge_base.index import IndexLoadError, check_index
+from knowledge_base.search import Retriever
+
+logger = logging.getLogger(__name__)
+_loading = threading.Lock()
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The loaded retriever, or why there is none (then actions fall back to topic overviews)."""
+
+    retriever: Retriever | None
+    problem: str | None = None
+
+
+@cache
+def _load_knowledge_base() -> KnowledgeBase:
+    settings = load_settings()
+    try:
+        check_index(settings.kb_index_dir, settings.kb_articles_dir, settings.kb_model_dir)
+        retriever = Retriever.load(settings.kb_index_dir, settings.kb_articles_dir)
+    except (IndexLoadError, ValueError, OSError) as error:  # ValueError: invalid articles or config
+        logger.error("knowledge base unavailable, answering with topic overviews only: %s", error)
+        return KnowledgeBase(None, str(error))
+    logger.info("knowledge base loaded: %d articles", len(retriever.index.article_ids))
+    return KnowledgeBase(retriever)
+
+
+def knowledge_base() -> KnowledgeBase:
+    """The process's knowledge base (loaded on first use; concurrent callers wait for one load)."""
+    with _loading:
+        return _load_knowledge_base()
+
+
+@cache
+def feedback_store() -> FeedbackStore:
+    settings = load_settings()
+    return FeedbackStore(settings.kb_feedback_db, pseudonym_key(settings))
+
+
+def preload_in_background() -> None:
+    """Start loading the knowledge base now, so the first customer does not wait for the model."""
+    if os.environ.get("BANKBOT_PRELOAD") == "1":
+        threading.Thread(target=knowledge_base, name="preload-knowledge-base", daemon=True).start()
