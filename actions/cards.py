@@ -19,6 +19,7 @@ from bot.text import normalize
 
 FORM_SLOTS = ("card_tail", "freeze_confirmed")
 _DIGIT_RUN = re.compile(r"\d+")
+_MASKED_CARD = re.compile(r"\*{4}(\d{4})(?!\d)")
 FULL_CARD_MIN_DIGITS = 12
 
 
@@ -26,9 +27,13 @@ def card_tail_of(text: str) -> tuple[str | None, bool]:
     """(last four digits, whether the customer typed a whole card number).
 
     A run of 4 digits is the tail itself; a run of 12+ digits is a card number and
-    only its last four are kept.
+    only its last four are kept. The gateway masks whole card numbers as ``****1234``
+    (bot/privacy.py), so that form also means the customer typed the whole number.
     """
-    for run in reversed(_DIGIT_RUN.findall(normalize(text))):
+    text = normalize(text)
+    if masked := _MASKED_CARD.search(text):
+        return masked.group(1), True
+    for run in reversed(_DIGIT_RUN.findall(text)):
         if len(run) == 4:
             return run, False
         if len(run) >= FULL_CARD_MIN_DIGITS:

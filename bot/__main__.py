@@ -27,6 +27,22 @@ def prepare_knowledge_base(settings: Settings) -> None:
     print(f"==> knowledge base: {'rebuilt (' + reason + ')' if reason else 'index up to date'}", flush=True)
 
 
+def prepare_profiles(settings: Settings) -> None:
+    """Bring the profile database's schema up to date; an empty database gets the demo bank."""
+    from bot.profile.errors import ProfileUnavailable
+    from bot.profile.seed import seed_demo_bank
+
+    try:
+        report = seed_demo_bank(settings.profile_db, customers=240, seed=7, progress=False)
+    except ProfileUnavailable as error:
+        print(
+            f"==> WARNING: profile database unavailable, account services will apologise: {error}", flush=True
+        )
+        return
+    state = f"seeded the demo bank ({report.customers} customers)" if report else "up to date"
+    print(f"==> profile database: {state}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("run", "shell"):
         prepare_knowledge_base(settings)
+        prepare_profiles(settings)
         start = supervisor.run_all if args.command == "run" else supervisor.run_shell
         return start(settings, model)
     from bot.evaluation import run_evaluation

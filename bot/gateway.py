@@ -2,7 +2,9 @@
 
 It owns the customer-facing HTTP surface (today the REST channel; later web widget,
 WeChat and the agent console), checks every request before anything reaches the
-assistant, and forwards valid messages to the Rasa server.
+assistant, and forwards valid messages to the Rasa server with PII masked (card and
+ID numbers, phone numbers, e-mail addresses: ``bot.privacy``), so that Rasa, the
+actions, their logs and the tracker store never hold them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import messages
+from bot.privacy import mask_every_log_record, mask_pii
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -80,7 +83,7 @@ def create_app(settings: Settings) -> Sanic:
         if len(text) > settings.max_message_chars:
             notice = messages.MESSAGE_TOO_LONG.format(limit=settings.max_message_chars)
             return response.json(_bot_reply(sender, notice))
-        return await _forward_to_rasa(request.app.ctx.http, settings, sender, text)
+        return await _forward_to_rasa(request.app.ctx.http, settings, sender, mask_pii(text))
 
     return app
 
@@ -117,6 +120,7 @@ async def _forward_to_rasa(
 
 def main() -> None:
     settings = load_settings()
+    mask_every_log_record()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     create_app(settings).run(
         host=settings.gateway_host, port=settings.gateway_port, access_log=False, workers=1

@@ -49,6 +49,7 @@ class Settings:
     kb_index_dir: Path
     kb_model_dir: Path
     kb_feedback_db: str
+    profile_db: str
 
     @property
     def pseudonym_key_file(self) -> Path:
@@ -85,4 +86,5 @@ def load_settings() -> Settings:
         kb_index_dir=_path("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb"),
         kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),
         kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
+        profile_db=os.environ.get("PROFILE_DB") or f"sqlite:///{data_dir / 'profile.db'}",
     )

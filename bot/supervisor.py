@@ -77,18 +77,21 @@ def service_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _masked_module(module: str, *arguments: str) -> list[str]:
+    """``python -m module arguments``, every log record of the process masked (``bot.masked_logs``)."""
+    return [sys.executable, "-m", "bot.masked_logs", module, *arguments]
+
+
 def action_server(settings: Settings) -> Service:
     return Service(
         "action server",
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+        _masked_module("rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)),
         f"{settings.action_url}/health",
     )
 
 
 def rasa_server(settings: Settings, model: Path) -> Service:
-    command = [
-        sys.executable,
-        "-m",
+    command = _masked_module(
         "rasa",
         "run",
         "--enable-api",
@@ -102,7 +105,7 @@ def rasa_server(settings: Settings, model: Path) -> Service:
         "endpoints.yml",
         "--credentials",
         "credentials.yml",
-    ]
+    )
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]
     return Service("Rasa server", command, f"{settings.rasa_url}/")
@@ -176,9 +179,7 @@ def run_shell(settings: Settings, model: Path) -> int:
     _stop_on_termination_signals()
     actions = action_server(settings)
     env = service_env(settings)
-    command = [
-        sys.executable,
-        "-m",
+    command = _masked_module(
         "rasa",
         "shell",
         "--model",
@@ -187,7 +188,7 @@ def run_shell(settings: Settings, model: Path) -> int:
         "endpoints.yml",
         "--port",
         str(settings.rasa_port + 100),
-    ]
+    )
     try:
         if not healthy(actions.health_url):
             actions.start(env)

@@ -14,6 +14,7 @@ from tests.actions.conftest import make_tracker
         ("6688那张", "6688", False),
         ("最后四位是１２３４", "1234", False),
         ("卡号6222020200112233445", "3445", True),
+        ("我的卡丢了，卡号****0128", "0128", True),  # as the gateway forwards a full number
         ("信用卡那张", None, False),
         ("123", None, False),
     ],

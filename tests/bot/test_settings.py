@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from bot.settings import load_settings
@@ -17,3 +19,13 @@ def test_bad_port_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: str) 
     monkeypatch.setenv("GATEWAY_PORT", value)
     with pytest.raises(SystemExit, match="GATEWAY_PORT"):
         load_settings()
+
+
+def test_the_profile_database_defaults_to_the_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BANKBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("PROFILE_DB", raising=False)
+    assert load_settings().profile_db == f"sqlite:///{tmp_path / 'profile.db'}"
+    monkeypatch.setenv("PROFILE_DB", "postgresql://bank@db/profile")
+    assert load_settings().profile_db == "postgresql://bank@db/profile"

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.text import normalize
+from bot.text import fold_width, normalize
 
 
 @pytest.mark.parametrize(
@@ -20,3 +20,7 @@ def test_normalize_folds_width_script_and_case(raw: str, expected: str) -> None:
 @pytest.mark.parametrize("raw", ["面积100㎡的房子", "İstanbul 转账", "①号窗口", "😀😀转账", ""])
 def test_normalize_keeps_every_character_position(raw: str) -> None:
     assert len(normalize(raw)) == len(raw)
+
+
+def test_fold_width_reads_digits_and_latin_but_keeps_the_script() -> None:
+    assert fold_width("帳號６２２２－０２１２　ＡＢ＠") == "帳號6222-0212 ab@"
