@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot {train,run,shell,eval}`` (what the make targets call)."""
+"""Command line: ``python -m bot {train,run,shell,eval,token}`` (what the make targets call)."""
 
 from __future__ import annotations
 
@@ -50,9 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="run gateway, Rasa server and action server")
     commands.add_parser("shell", help="chat with the assistant in the terminal")
     commands.add_parser("eval", help="NLU cross-validation and test stories into reports/")
+    token = commands.add_parser("token", help="sign a web login token for a demo user (HS256 only)")
+    token.add_argument("user_id", help="the website's user id, e.g. demo-web-1 (see bot/profile/README.md)")
+    token.add_argument("--minutes", type=int, default=60, help="validity (default 60)")
     args = parser.parse_args(argv)
 
     settings = load_settings()
+    if args.command == "token":
+        from bot.identity import sign_demo_token
+
+        print(sign_demo_token(settings, args.user_id, args.minutes))
+        return 0
     model = ensure_model()
     if args.command == "train":
         print(f"==> model: {model}")

@@ -9,6 +9,7 @@ actions, their logs and the tracker store never hold them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,7 +19,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import messages
+from bot.identity import TokenError, token_verifier, web_customer
 from bot.privacy import mask_every_log_record, mask_pii
+from bot.profile.db import session_factory
+from bot.profile.errors import ProfileUnavailable
+from bot.profile.service import ProfileService
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -54,6 +59,8 @@ def create_app(settings: Settings) -> Sanic:
     @app.before_server_start
     async def open_http(app: Sanic, _loop: Any) -> None:
         app.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_SECONDS))
+        app.ctx.tokens = token_verifier(settings)
+        app.ctx.profiles = ProfileService(session_factory(settings.profile_db))
 
     @app.after_server_stop
     async def close_http(app: Sanic, _loop: Any) -> None:
@@ -78,12 +85,21 @@ def create_app(settings: Settings) -> Sanic:
             sender, text = parse_rest_request(_json_body(request))
         except BadRequest as error:
             return response.json({"error": str(error), "message": messages.BAD_REQUEST}, status=400)
+        try:
+            customer = await _identify(request)
+        except TokenError as error:
+            logger.warning("refused a web token: %s", error)
+            return response.json({"error": "invalid token", "message": messages.LOGIN_EXPIRED}, status=401)
+        except ProfileUnavailable as error:
+            logger.error("cannot identify a web user, profile database unavailable: %s", error)
+            customer = None  # general questions still work; account questions will apologise
         if not text.strip():
             return response.json(_bot_reply(sender, messages.EMPTY_MESSAGE))
         if len(text) > settings.max_message_chars:
             notice = messages.MESSAGE_TOO_LONG.format(limit=settings.max_message_chars)
             return response.json(_bot_reply(sender, notice))
-        return await _forward_to_rasa(request.app.ctx.http, settings, sender, mask_pii(text))
+        metadata = {"channel": "rest", **({"customer_no": customer} if customer else {})}
+        return await _forward_to_rasa(request.app.ctx.http, settings, sender, mask_pii(text), metadata)
 
     return app
 
@@ -103,10 +119,25 @@ async def _reachable(http: aiohttp.ClientSession, url: str) -> bool:
         return False
 
 
+async def _identify(request: Request) -> str | None:
+    """The customer behind ``Authorization: Bearer <token>``; None for anonymous requests.
+
+    Only the gateway sets ``customer_no`` in the metadata Rasa receives: clients cannot claim one.
+    """
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenError("the Authorization header is not 'Bearer <token>'")
+    identity = request.app.ctx.tokens.verify(token.strip())
+    return await asyncio.to_thread(web_customer, identity, request.app.ctx.profiles)
+
+
 async def _forward_to_rasa(
-    http: aiohttp.ClientSession, settings: Settings, sender: str, text: str
+    http: aiohttp.ClientSession, settings: Settings, sender: str, text: str, metadata: dict[str, str]
 ) -> HTTPResponse:
-    payload = {"sender": sender, "message": text, "metadata": {"channel": "rest"}}
+    payload = {"sender": sender, "message": text, "metadata": metadata}
     url = f"{settings.rasa_url}/webhooks/gateway/webhook"
     try:
         async with http.post(url, json=payload) as reply:

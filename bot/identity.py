@@ -24,6 +24,12 @@ from typing import Literal, Protocol
 import jwt
 import sqlalchemy as sa
 
+from bot.privacy import configured_or_local_secret
+from bot.profile.access import Actor
+from bot.profile.models import Channel, Role
+from bot.profile.service import ProfileService
+from bot.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 Algorithm = Literal["HS256", "RS256"]
@@ -81,6 +87,50 @@ class TokenVerifier:
             customer_no=customer if isinstance(customer, str) and customer else None,
             expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc),
         )
+
+
+def token_verifier(settings: Settings) -> TokenVerifier:
+    """The verifier the settings describe.
+
+    RS256 checks with the bank's public key (``WEB_TOKEN_PUBLIC_KEY_FILE``). HS256 shares a secret
+    with the website: ``WEB_TOKEN_SECRET``, or on a development machine a generated one that
+    ``python -m bot token`` signs demo tokens with.
+    """
+    issuer, audience = settings.web_token_issuer, settings.web_token_audience
+    if settings.web_token_algorithm == "RS256":
+        key_file = settings.web_token_public_key_file
+        if key_file is None or not key_file.is_file():
+            raise SystemExit(f"config error: RS256 tokens need WEB_TOKEN_PUBLIC_KEY_FILE (got {key_file})")
+        return TokenVerifier("RS256", key_file.read_text(encoding="ascii"), issuer, audience)
+    if settings.web_token_algorithm != "HS256":
+        algorithm = settings.web_token_algorithm
+        raise SystemExit(f"config error: WEB_TOKEN_ALGORITHM={algorithm!r}; use HS256 or RS256")
+    return TokenVerifier("HS256", web_token_secret(settings).decode(), issuer, audience)
+
+
+def web_token_secret(settings: Settings) -> bytes:
+    return configured_or_local_secret("WEB_TOKEN_SECRET", settings.web_token_secret_file)
+
+
+def sign_demo_token(settings: Settings, user_id: str, minutes: int = 60) -> str:
+    """A token as the bank's website would issue it (HS256 only: with RS256 the website has the key)."""
+    if settings.web_token_algorithm != "HS256":
+        raise SystemExit("demo tokens need HS256; with RS256 the bank's website signs them")
+    claims = {"sub": user_id, "exp": dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes)}
+    if settings.web_token_issuer:
+        claims["iss"] = settings.web_token_issuer
+    if settings.web_token_audience:
+        claims["aud"] = settings.web_token_audience
+    return jwt.encode(claims, web_token_secret(settings).decode(), algorithm="HS256")
+
+
+def web_customer(identity: WebIdentity, profiles: ProfileService) -> str | None:
+    """The customer a verified web user is: the token says so, or their bound web user id does."""
+    if identity.customer_no:
+        return identity.customer_no
+    actor = Actor("gateway", Role.BOT)
+    binding = profiles.customer_by_binding(actor, Channel.WEB, identity.user_id, purpose="识别网页登录客户")
+    return binding.customer_no if binding is not None and binding.verified else None
 
 
 # ----------------------------------------------------------------------------- one-time codes

@@ -44,10 +44,15 @@ KEY_BYTES = 32
 
 def pseudonym_key(settings: Settings) -> bytes:
     """The configured key, else the machine's own generated key."""
-    configured = os.environ.get("BANKBOT_PSEUDONYM_KEY", "").strip()
+    return configured_or_local_secret("BANKBOT_PSEUDONYM_KEY", settings.pseudonym_key_file)
+
+
+def configured_or_local_secret(variable: str, path: Path) -> bytes:
+    """The secret in ``variable``; else one generated once into ``path`` (owner-only) and reused."""
+    configured = os.environ.get(variable, "").strip()
     if configured:
         return configured.encode("utf-8")
-    return _local_key(settings.pseudonym_key_file)
+    return _local_key(path)
 
 
 def _local_key(path: Path) -> bytes:

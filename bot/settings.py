@@ -30,8 +30,12 @@ def _int(name: str, default: int) -> int:
 
 def _path(name: str, default: Path) -> Path:
     """A path setting; relative values are relative to the project root, like the defaults."""
+    return _optional_path(name) or default
+
+
+def _optional_path(name: str) -> Path | None:
     raw = os.environ.get(name, "").strip()
-    return PROJECT_ROOT / raw if raw else default
+    return PROJECT_ROOT / raw if raw else None
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,18 @@ class Settings:
     kb_feedback_db: str
     profile_db: str
 
+    web_token_algorithm: str
+    web_token_public_key_file: Path | None
+    web_token_issuer: str | None
+    web_token_audience: str | None
+
     @property
     def pseudonym_key_file(self) -> Path:
         return self.data_dir / "pseudonym.key"
+
+    @property
+    def web_token_secret_file(self) -> Path:
+        return self.data_dir / "web-token.key"
 
     @property
     def rasa_url(self) -> str:
@@ -87,4 +100,8 @@ def load_settings() -> Settings:
         kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),
         kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
         profile_db=os.environ.get("PROFILE_DB") or f"sqlite:///{data_dir / 'profile.db'}",
+        web_token_algorithm=os.environ.get("WEB_TOKEN_ALGORITHM", "").strip() or "HS256",
+        web_token_public_key_file=_optional_path("WEB_TOKEN_PUBLIC_KEY_FILE"),
+        web_token_issuer=os.environ.get("WEB_TOKEN_ISSUER", "").strip() or None,
+        web_token_audience=os.environ.get("WEB_TOKEN_AUDIENCE", "").strip() or None,
     )

@@ -19,12 +19,17 @@ def free_port() -> int:
 
 
 def http(
-    method: str, url: str, body: Any = None, raw: bytes | None = None, timeout: float = 60
+    method: str,
+    url: str,
+    body: Any = None,
+    raw: bytes | None = None,
+    timeout: float = 60,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """(status, decoded JSON or text) without raising on HTTP error statuses."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
