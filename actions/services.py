@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from bot.privacy import pseudonym_key
+from bot.profile.db import session_factory
+from bot.profile.service import ProfileService
 from bot.settings import load_settings
 from knowledge_base.feedback import FeedbackStore
 from knowledge_base.index import IndexLoadError, check_index
@@ -55,6 +57,12 @@ def knowledge_base() -> KnowledgeBase:
 def feedback_store() -> FeedbackStore:
     settings = load_settings()
     return FeedbackStore(settings.kb_feedback_db, pseudonym_key(settings))
+
+
+@cache
+def profile_service() -> ProfileService:
+    """The profile store (connects on first request, so an unreachable database fails per question)."""
+    return ProfileService(session_factory(load_settings().profile_db))
 
 
 def preload_in_background() -> None:

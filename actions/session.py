@@ -1,7 +1,8 @@
-"""Session start: greet the customer in the way their channel expects."""
+"""What the gateway tells the actions about a conversation, and greeting at session start."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,12 +11,25 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import messages
 
+CUSTOMER_NO = re.compile(r"C[0-9]{6}")
+
 
 def channel_of(tracker: Tracker) -> str | None:
     """The channel named by the gateway in the session metadata, else Rasa's input channel."""
     metadata = tracker.get_slot("session_started_metadata") or {}
     channel = metadata.get("channel") if isinstance(metadata, dict) else None
     return channel or tracker.get_latest_input_channel()
+
+
+def verified_customer(tracker: Tracker) -> str | None:
+    """The customer number the gateway verified for the latest message; None: not verified.
+
+    Only the gateway reaches the Rasa channel, and it sets ``customer_no`` only for a verified
+    customer. Anything not shaped like a customer number (C000001) counts as unverified.
+    """
+    metadata = tracker.latest_message.get("metadata")
+    value = metadata.get("customer_no") if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and CUSTOMER_NO.fullmatch(value) else None
 
 
 class ActionSessionStart(Action):

@@ -37,3 +37,30 @@ def parse_amount(text: str) -> Decimal | None:
         return None
     negative = clean[: match.start()].rstrip().endswith(("-", "负"))
     return -value if negative else value
+
+
+# Words that make an amount a bound, "not …" forms first (不超过 contains 超过, 不少于 contains 少于).
+_BOUNDS = (
+    *(("at_most", w) for w in ("不超过", "不高于", "不到")),
+    *(("at_least", w) for w in ("不少于", "不低于", "超过", "以上", "大于", "高于", "多于")),
+    *(("at_most", w) for w in ("以下", "以内", "之内", "低于", "少于", "小于")),
+)
+
+
+def parse_amount_bounds(amount_text: str, context: str = "") -> tuple[Decimal | None, Decimal | None] | None:
+    """(at least, at most) for 超过5000 / 5000以下 / 298: a bare amount is exact; None without an amount.
+
+    The amount is read from ``amount_text``; the comparison from it or from ``context``, the words
+    around it in the message (NLU often tags only the number of 超过5000的).
+    """
+    amount = parse_amount(amount_text)
+    if amount is None:
+        return None
+    amount = abs(amount)
+    words = normalize(amount_text + " " + context)
+    bound = next((kind for kind, word in _BOUNDS if word in words), None)
+    if bound == "at_least":
+        return amount, None
+    if bound == "at_most":
+        return None, amount
+    return amount, amount

@@ -26,6 +26,7 @@ from faker import Faker
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from bot.dates import CHINA
 from bot.identifiers import id_check_character, luhn_valid, reference_number
 from bot.profile.db import session_factory, session_scope, upgrade
 from bot.profile.models import (
@@ -61,7 +62,6 @@ from bot.profile.models import (
 )
 
 Choice = TypeVar("Choice")
-CHINA = dt.timezone(dt.timedelta(hours=8))
 HISTORY_DAYS = 183
 DEBIT_PREFIX, DEBIT_LENGTH = "621799", 19
 CREDIT_PREFIX, CREDIT_LENGTH = "529999", 16

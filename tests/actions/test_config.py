@@ -24,7 +24,17 @@ def test_messages_use_only_known_placeholders() -> None:
             assert _placeholders(text) <= allowed, (section, key)
 
 
+def test_account_messages_use_only_known_placeholders() -> None:
+    allowed = {"name", "tail", "tails", "card", "kind", "limit", "index", "number", "currency", "balance"}
+    allowed |= {"text", "scope", "count", "time", "counterparty", "aside", "amount", "days", "period"}
+    allowed |= {"payee"}
+    for key, text in messages("accounts").items():
+        assert _placeholders(text) <= allowed, key
+
+
 def test_policy_values_are_sane() -> None:
     assert policy("transfer", "max_single_amount") > 0
     assert 0 <= policy("appointment", "opening_hour") < policy("appointment", "closing_hour") <= 24
+    assert policy("accounts", "history_days") > 0
+    assert 0 < policy("accounts", "transactions_shown") < 100  # the profile service lists up to 100
     assert likely_topics([]) == []

@@ -4,7 +4,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import messages
-from actions.session import ActionSessionStart
+from actions.session import ActionSessionStart, verified_customer
 from tests.actions.conftest import make_tracker
 
 
@@ -26,3 +26,24 @@ def test_greets_by_channel(metadata, input_channel, expected_key, domain) -> Non
     assert dispatcher.messages[0]["text"] == messages("welcome")[expected_key]
     assert [e["event"] for e in result] == ["session_started", "action"]
     assert result[-1]["name"] == "action_listen"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"customer_no": "C000001"}, "C000001"),
+        ({"customer_no": "C000001' OR 1=1"}, None),
+        ({"customer_no": "C000001\n"}, None),
+        ({"customer_no": "c000001"}, None),
+        ({"customer_no": "C0000001"}, None),
+        ({"customer_no": "C٠٠٠٠٠١"}, None),  # Arabic-Indic digits are digits to \d, not to us
+        ({"customer_no": 1}, None),
+        ({"customer_no": ["C000001"]}, None),
+        ({}, None),
+        ("C000001", None),
+        (None, None),
+    ],
+)
+def test_only_a_well_formed_customer_number_counts_as_verified(metadata, expected) -> None:
+    latest = {"text": "余额", "intent": {}, "entities": [], "metadata": metadata}
+    assert verified_customer(make_tracker(latest_message=latest)) == expected

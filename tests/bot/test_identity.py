@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.identity import CodeCheck, OneTimeCodes, TokenError, TokenVerifier
+from bot.identity import CodeCheck, OneTimeCodes, TokenError, TokenVerifier, WebIdentity, web_customer
+from tests.conftest import audit_log
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
@@ -144,3 +145,24 @@ def test_subjects_do_not_share_codes(codes) -> None:
     store.issue("wechat:o2", "13900139000")
     assert store.verify("wechat:o2", sender.sent[0][1]).verdict == "wrong"
     assert store.verify("wechat:o1", sender.sent[0][1]).verdict == "verified"
+
+
+# ----------------------------------------------------------------------------- web user → customer
+
+
+def identity(user_id: str, customer_no: str | None = None) -> WebIdentity:
+    return WebIdentity(user_id, customer_no, NOW)
+
+
+def test_a_bound_web_user_is_their_customer_and_the_lookup_is_audited(service, sessions) -> None:
+    assert web_customer(identity("demo-web-1"), service) == "C000001"
+    [record] = [r for r in audit_log(sessions) if r.customer_no == "C000001"]
+    assert (record.actor_id, record.purpose) == ("gateway", "识别网页登录客户")
+
+
+def test_an_unbound_web_user_is_anonymous(service) -> None:
+    assert web_customer(identity("someone-new"), service) is None
+
+
+def test_the_customer_named_in_the_banks_token_wins(service) -> None:
+    assert web_customer(identity("someone-new", "C000004"), service) == "C000004"

@@ -5,6 +5,7 @@ Real processes on loopback ports; a customer talks to the gateway's REST channel
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -15,14 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
+from actions.config import message
 from bot.settings import PROJECT_ROOT
 from bot.supervisor import healthy
 from tests.helpers import free_port, http, wait_for
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-secret-token"
+WEB_SECRET = "e2e-web-token-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +38,7 @@ def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         **{k: str(v) for k, v in ports.items()},
         RASA_AUTH_TOKEN=TOKEN,
         BANKBOT_DATA_DIR=str(data_dir),
+        WEB_TOKEN_SECRET=WEB_SECRET,
         LOG_LEVEL="DEBUG",  # Rasa logs message texts only at DEBUG: the PII test reads those lines too
     )
     log = tmp_path_factory.mktemp("logs") / "system.log"
@@ -61,12 +66,22 @@ def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         process.wait(timeout=60)
 
 
-def say(system: dict[str, Any], sender: str, text: str) -> list[dict]:
+def say(system: dict[str, Any], sender: str, text: str, login: str | None = None) -> list[dict]:
+    """A customer's message; ``login`` is the website's user id the customer is logged in as."""
+    headers = {"Authorization": f"Bearer {web_login(login)}"} if login else {}
     status, body = http(
-        "POST", f"{system['gateway']}/webhooks/rest/webhook", {"sender": sender, "message": text}
+        "POST",
+        f"{system['gateway']}/webhooks/rest/webhook",
+        {"sender": sender, "message": text},
+        headers=headers,
     )
     assert status == 200, body
     return body
+
+
+def web_login(user_id: str) -> str:
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    return jwt.encode({"sub": user_id, "exp": expires}, WEB_SECRET, algorithm="HS256")
 
 
 def texts(replies: list[dict]) -> str:
@@ -145,6 +160,19 @@ def test_odd_input_never_gets_a_wrong_confident_answer(system, text: str) -> Non
     replies = say(system, f"c-{uuid.uuid4()}", text)
     assert replies and all(r.get("text") for r in replies)
     assert all(knowledge(r).get("outcome") != "confident" for r in replies)
+
+
+def test_account_questions_need_a_login_and_then_use_the_profile(system) -> None:
+    anonymous = texts(say(system, f"c-{uuid.uuid4()}", "我卡里还有多少钱"))
+    assert message("accounts", "verify_first") in anonymous
+    sender = f"c-{uuid.uuid4()}"
+    balance = texts(say(system, sender, "我卡里还有多少钱", login="demo-web-1"))
+    assert "张先生" in balance and "****" in balance and "元" in balance
+    history = texts(say(system, sender, "帮我查下最近一周的交易明细", login="demo-web-1"))
+    assert "张先生" in history and "交易" in history
+    with sqlite3.connect(system["data_dir"] / "profile.db") as db:
+        audited = db.execute("SELECT count(*) FROM audit_records WHERE customer_no = 'C000001'").fetchone()[0]
+    assert audited >= 2
 
 
 def test_rasa_http_api_requires_the_token(system) -> None:

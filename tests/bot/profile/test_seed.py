@@ -31,7 +31,7 @@ from bot.profile.models import (
     Transaction,
 )
 from bot.profile.seed import HISTORY_DAYS, seed_demo_bank
-from tests.bot.profile.conftest import TODAY
+from tests.conftest import TODAY
 
 FULL_BANK = 240
 

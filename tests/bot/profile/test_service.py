@@ -40,7 +40,7 @@ from bot.profile.models import (
     Tier,
 )
 from bot.profile.service import ProfileService
-from tests.bot.profile.conftest import TODAY, audit_log
+from tests.conftest import TODAY, audit_log
 
 ZHANG = "C000001"  # 贵宾, advisor XH2001, cards ending 1234 (debit) and 5678 (credit)
 LIU = "C000003"  # 大众, debit card 4321 frozen, 8765 active
