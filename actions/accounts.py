@@ -24,77 +24,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cards import card_tail_of
 from actions.config import message, policy
+from actions.customer import Lookup, answer
 from actions.formatting import currency_name, format_moment, format_money, format_period
 from actions.services import profile_service
-from actions.session import verified_customer
 from bot.amounts import parse_amount_bounds
 from bot.dates import CHINA, Period, parse_period
-from bot.profile.access import Actor
-from bot.profile.errors import AccessDenied, ProfileError, UnknownCustomer
-from bot.profile.models import AccountStatus, CardStatus, Role
+from bot.profile.models import AccountStatus, CardStatus
 from bot.profile.service import ProfileService
 from bot.profile.views import AccountView, CardView, TransactionView
 from bot.text import normalize
 
 logger = logging.getLogger(__name__)
 
-ASSISTANT_ID = "assistant"
 BALANCE_PURPOSE = "客户查询余额"
 HISTORY_PURPOSE = "客户查询交易明细"
 MAX_PAYEE_CHARS = 30
 QUALIFIER_CHARS = 3  # how far around an amount to look for 超过 / 以下
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """The profile store as the assistant acting for one verified customer, for one purpose."""
-
-    profiles: ProfileService
-    customer_no: str
-    purpose: str
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(ASSISTANT_ID, Role.BOT, serving=self.customer_no)
-
-    def addressed_as(self) -> str:
-        """How to greet the customer: 张先生."""
-        return self.profiles.customer_summary(self.actor, self.customer_no, purpose=self.purpose).addressed_as
-
-    def accounts(self) -> tuple[AccountView, ...]:
-        return self.profiles.accounts(self.actor, self.customer_no, purpose=self.purpose)
-
-    def cards(self) -> tuple[CardView, ...]:
-        return self.profiles.cards(self.actor, self.customer_no, purpose=self.purpose)
-
-    def transactions(self, **filters: Any) -> tuple[TransactionView, ...]:
-        """``ProfileService.recent_transactions`` with its filters (since, until, min_amount …)."""
-        return self.profiles.recent_transactions(
-            self.actor, self.customer_no, purpose=self.purpose, **filters
-        )
-
-
-Compose = Callable[[Lookup], str]
-
-
-def answer(tracker: Tracker, profiles: Callable[[], ProfileService], purpose: str, compose: Compose) -> str:
-    """The reply to an account question: composed from the profile, or why it cannot be.
-
-    Whatever goes wrong, the customer gets an answer; the log keeps the reason.
-    """
-    customer_no = verified_customer(tracker)
-    if customer_no is None:
-        return message("accounts", "verify_first")
-    try:
-        return compose(Lookup(profiles(), customer_no, purpose))
-    except (UnknownCustomer, AccessDenied) as error:
-        logger.warning("profile store refused the verified customer: %s", type(error).__name__)
-        return message("accounts", "verify_again")
-    except ProfileError as error:
-        logger.error("account question not answered: %s", error)
-    except Exception:  # a bug or a misconfigured store must not leave the customer without a reply
-        logger.exception("account question failed")
-    return message("accounts", "unavailable")
 
 
 def latest_entity(tracker: Tracker, name: str) -> dict[str, Any] | None:

@@ -175,6 +175,17 @@ def test_account_questions_need_a_login_and_then_use_the_profile(system) -> None
     assert audited >= 2
 
 
+def test_a_logged_in_customer_gets_a_lost_card_frozen(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    question = texts(say(system, sender, "我的信用卡丢了，尾号5678，快帮我冻结", login="demo-web-1"))
+    assert "5678" in question
+    frozen = texts(say(system, sender, "确认", login="demo-web-1"))
+    assert "张先生" in frozen and "业务编号 FZ" in frozen
+    again = texts(say(system, sender, "我的信用卡丢了，尾号5678", login="demo-web-1"))
+    assert "5678" in again
+    assert "已经是冻结" in texts(say(system, sender, "确认", login="demo-web-1"))
+
+
 def test_rasa_http_api_requires_the_token(system) -> None:
     status, _ = http("POST", f"{system['rasa']}/model/parse", {"text": "查余额"})
     assert status == 401
