@@ -19,7 +19,7 @@ from bot.profile.db import session_factory
 from bot.profile.service import ProfileService
 from bot.settings import load_settings
 from knowledge_base.feedback import FeedbackStore
-from knowledge_base.index import IndexLoadError, check_index
+from knowledge_base.index import IndexLoadError
 from knowledge_base.search import Retriever
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ class KnowledgeBase:
 def _load_knowledge_base() -> KnowledgeBase:
     settings = load_settings()
     try:
-        check_index(settings.kb_index_dir, settings.kb_articles_dir, settings.kb_model_dir)
-        retriever = Retriever.load(settings.kb_index_dir, settings.kb_articles_dir)
+        retriever = Retriever.load(
+            settings.kb_index_dir, settings.kb_articles_dir, model_dir=settings.kb_model_dir
+        )
     except (IndexLoadError, ValueError, OSError) as error:  # ValueError: invalid articles or config
         logger.error("knowledge base unavailable, answering with topic overviews only: %s", error)
         return KnowledgeBase(None, str(error))

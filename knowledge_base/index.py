@@ -302,16 +302,19 @@ def load_index(
     source: Path | None = None,
     model: SentenceTransformer | None = None,
     config: RetrievalConfig | None = None,
+    model_dir: Path | None = None,
 ) -> KnowledgeIndex:
     """Load and verify an index; ``source`` defaults to the articles it was built from.
 
     ``model`` lets a caller share an already loaded model; by default the manifest's model is loaded.
+    ``model_dir``, when given, is the configured model: an index built with another one is stale.
     Raises ``IndexLoadError`` (or its subclasses ``StaleIndexError``, ``IncompatibleModelError``).
     """
     config = config or load_config()
     manifest = _read_manifest(directory)
     _check_files(directory, manifest)
     _check_sources(manifest, source)
+    _check_configured_model(manifest, model_dir)
     if model is None:
         model_dir = _resolve(manifest["model"]["path"])
         _check_model_identity(manifest, model_dir)
@@ -441,10 +444,14 @@ def check_index(directory: Path, source: Path | None = None, model_dir: Path | N
     manifest = _read_manifest(directory)
     _check_files(directory, manifest)
     _check_sources(manifest, source)
+    _check_configured_model(manifest, model_dir)
+    _check_model_identity(manifest, _resolve(manifest["model"]["path"]))
+
+
+def _check_configured_model(manifest: dict[str, Any], model_dir: Path | None) -> None:
     recorded = _resolve(manifest["model"]["path"])
     if model_dir is not None and recorded.resolve() != model_dir.resolve():
         raise StaleIndexError(f"the index was built with {recorded}, the configured model is {model_dir}")
-    _check_model_identity(manifest, recorded)
 
 
 def ensure_index(source: Path, out: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> str | None:

@@ -142,10 +142,11 @@ class Retriever:
         source: Path | str | None = None,
         model: SentenceTransformer | None = None,
         config: RetrievalConfig | None = None,
+        model_dir: Path | None = None,
     ) -> Retriever:
         """Load and verify the index in ``directory`` (see ``index.load_index``)."""
         config = config or load_config()
-        index = load_index(Path(directory), Path(source) if source else None, model, config)
+        index = load_index(Path(directory), Path(source) if source else None, model, config, model_dir)
         return cls(index, config)
 
     @property

@@ -176,3 +176,11 @@ def test_an_index_of_another_model_is_stale_for_the_configured_one(
     source, index = own_index
     with pytest.raises(StaleIndexError, match="configured model"):
         check_index(index, source, tmp_path / "bank-finetuned-bge")
+
+
+def test_loading_refuses_an_index_of_another_configured_model(
+    own_index: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, index = own_index
+    with pytest.raises(StaleIndexError, match="configured model"):
+        load_index(index, source, model_dir=tmp_path / "bank-finetuned-bge")
