@@ -14,7 +14,8 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 
-from bot.privacy import pseudonym_key
+from bot.identity import LogCodeSender, OneTimeCodes
+from bot.privacy import configured_or_local_secret, pseudonym_key
 from bot.profile.db import session_factory
 from bot.profile.service import ProfileService
 from bot.settings import load_settings
@@ -64,6 +65,17 @@ def feedback_store() -> FeedbackStore:
 def profile_service() -> ProfileService:
     """The profile store (connects on first request, so an unreachable database fails per question)."""
     return ProfileService(session_factory(load_settings().profile_db))
+
+
+@cache
+def one_time_codes() -> OneTimeCodes:
+    """SMS codes for verifying a customer and confirming large transfers (challenges in the profile DB).
+
+    Codes go to the log until an SMS gateway is plugged in (``bot.identity.CodeSender``).
+    """
+    settings = load_settings()
+    key = configured_or_local_secret("BANKBOT_OTP_KEY", settings.otp_key_file)
+    return OneTimeCodes(settings.profile_db, key, LogCodeSender())
 
 
 def preload_in_background() -> None:

@@ -21,14 +21,20 @@ def channel_of(tracker: Tracker) -> str | None:
     return channel or tracker.get_latest_input_channel()
 
 
-def verified_customer(tracker: Tracker) -> str | None:
-    """The customer number the gateway verified for the latest message; None: not verified.
+VERIFIED_SLOT = "verified_customer_no"
 
-    Only the gateway reaches the Rasa channel, and it sets ``customer_no`` only for a verified
-    customer. Anything not shaped like a customer number (C000001) counts as unverified.
+
+def verified_customer(tracker: Tracker) -> str | None:
+    """The verified customer of the conversation; None: not verified.
+
+    Either the gateway vouches for the latest message (a web token or a bound WeChat openid: only
+    the gateway reaches the Rasa channel and sets ``customer_no``), or the customer passed the
+    one-time-code check in this session (``actions.verification`` sets the slot, which has no
+    mapping a message could fill). Anything not shaped like a customer number counts as unverified.
     """
     metadata = tracker.latest_message.get("metadata")
     value = metadata.get("customer_no") if isinstance(metadata, dict) else None
+    value = value or tracker.get_slot(VERIFIED_SLOT)
     return value if isinstance(value, str) and CUSTOMER_NO.fullmatch(value) else None
 
 

@@ -65,6 +65,10 @@ class Settings:
         return self.data_dir / "pseudonym.key"
 
     @property
+    def otp_key_file(self) -> Path:
+        return self.data_dir / "otp.key"
+
+    @property
     def web_token_secret_file(self) -> Path:
         return self.data_dir / "web-token.key"
 
