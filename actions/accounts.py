@@ -27,6 +27,7 @@ from actions.config import message, policy
 from actions.customer import Lookup, answer
 from actions.formatting import currency_name, format_moment, format_money, format_period
 from actions.services import profile_service
+from actions.session import request_message
 from bot.amounts import parse_amount_bounds
 from bot.dates import CHINA, Period, parse_period
 from bot.profile.models import AccountStatus, CardStatus
@@ -44,7 +45,7 @@ QUALIFIER_CHARS = 3  # how far around an amount to look for 超过 / 以下
 
 def latest_entity(tracker: Tracker, name: str) -> dict[str, Any] | None:
     """The first ``name`` entity of the latest message that has a text value."""
-    entities = tracker.latest_message.get("entities") or []
+    entities = request_message(tracker).get("entities") or []
     return next((e for e in entities if e.get("entity") == name and isinstance(e.get("value"), str)), None)
 
 
@@ -184,9 +185,11 @@ def history_query(tracker: Tracker, today: dt.date) -> HistoryQuery:
     if date := latest_entity(tracker, "date"):
         asked = parse_period(date["value"], today)
         period, understood = asked or period, asked is not None
+    else:  # NLU may miss a time it was not trained on; the parser reads the whole message then
+        period = parse_period(request_message(tracker).get("text") or "", today) or period
     bounds = None
     if amount := latest_entity(tracker, "amount"):
-        text, value = normalize(tracker.latest_message.get("text") or ""), normalize(amount["value"])
+        text, value = normalize(request_message(tracker).get("text") or ""), normalize(amount["value"])
         bounds = parse_amount_bounds(value, surroundings(text, value, amount))
     at_least, at_most = bounds or (None, None)
     payee = latest_entity(tracker, "payee")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
@@ -20,7 +20,7 @@ from bot.profile.access import Actor
 from bot.profile.errors import AccessDenied, ProfileError, UnknownCustomer
 from bot.profile.models import Role
 from bot.profile.service import ProfileService
-from bot.profile.views import AccountView, CardView, TransactionView
+from bot.profile.views import AccountView, CardView, CustomerSummary, TransactionView
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,12 @@ class Lookup:
     def actor(self) -> Actor:
         return Actor(ASSISTANT_ID, Role.BOT, serving=self.customer_no)
 
+    def summary(self) -> CustomerSummary:
+        return self.profiles.customer_summary(self.actor, self.customer_no, purpose=self.purpose)
+
     def addressed_as(self) -> str:
         """How to greet the customer: 张先生."""
-        return self.profiles.customer_summary(self.actor, self.customer_no, purpose=self.purpose).addressed_as
+        return self.summary().addressed_as
 
     def accounts(self) -> tuple[AccountView, ...]:
         return self.profiles.accounts(self.actor, self.customer_no, purpose=self.purpose)
@@ -81,3 +84,43 @@ def answer(tracker: Tracker, profiles: Callable[[], ProfileService], purpose: st
     except Exception:  # a bug or a misconfigured store must not leave the customer without a reply
         logger.exception("account question failed")
     return message("accounts", "unavailable")
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """What the customer is told instead of a result (not verified, store unavailable, refused)."""
+
+    text: str
+
+
+def _unexplained(_error: ProfileError) -> str | None:
+    return None
+
+
+def consult(
+    tracker: Tracker,
+    profiles: Callable[[], ProfileService],
+    purpose: str,
+    work: Callable[[Lookup], T],
+    explain: Callable[[ProfileError], str | None] = _unexplained,
+) -> T | Unanswered:
+    """``work`` done for the verified customer, or what to say instead (``answer`` decides that).
+
+    ``explain`` turns a refusal the flow expects (no account to pay from) into its own message.
+    """
+    results: list[T] = []
+
+    def compose(lookup: Lookup) -> str:
+        try:
+            results.append(work(lookup))
+        except ProfileError as error:
+            if (text := explain(error)) is None:
+                raise
+            return text
+        return ""
+
+    text = answer(tracker, profiles, purpose, compose)
+    return results[0] if results else Unanswered(text)

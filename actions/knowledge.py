@@ -14,10 +14,12 @@ on to the customer's client and that stays in the tracker for agents and analyti
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -25,11 +27,17 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import message, messages
-from actions.services import KnowledgeBase, feedback_store, knowledge_base
-from actions.session import channel_of
+from actions.customer import Lookup
+from actions.personal import FEE_CATEGORY, fee_note
+from actions.services import KnowledgeBase, feedback_store, knowledge_base, profile_service
+from actions.session import channel_of, verified_customer
+from bot.profile.errors import ProfileError
+from bot.profile.service import ProfileService
 from knowledge_base.feedback import FeedbackStore
 from knowledge_base.search import Answer, Retriever
 
+logger = logging.getLogger(__name__)
+FEE_PURPOSE = "按客户等级说明收费标准"
 SEARCH_ACTION = "action_search_knowledge_base"
 CHOOSE_INTENT = "kb_choose_article"
 FEEDBACK_INTENT = "kb_feedback"
@@ -138,9 +146,30 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def is_fee_answer(knowledge: KnowledgeBase, reply: Reply) -> bool:
+    article_id = reply.details.get("article_id")
+    if reply.outcome not in ANSWERED or knowledge.retriever is None or article_id is None:
+        return False
+    return knowledge.retriever.index.articles[article_id].category == FEE_CATEGORY
+
+
+def with_tier_terms(reply: Reply, profiles: ProfileService, customer_no: str) -> Reply:
+    """A fee answer followed by what the customer's own tier pays (unchanged if the store cannot say)."""
+    try:
+        note = fee_note(Lookup(profiles, customer_no, FEE_PURPOSE))
+    except ProfileError as error:
+        logger.warning("fee answer without the tier terms: %s", type(error).__name__)
+        return reply
+    return replace(reply, text=f"{reply.text}\n\n{note}")
+
+
 class ActionSearchKnowledgeBase(Action):
-    def __init__(self, knowledge: Callable[[], KnowledgeBase] = knowledge_base) -> None:
-        self.knowledge = knowledge
+    def __init__(
+        self,
+        knowledge: Callable[[], KnowledgeBase] = knowledge_base,
+        profiles: Callable[[], ProfileService] = profile_service,
+    ) -> None:
+        self.knowledge, self.profiles = knowledge, profiles
 
     def name(self) -> str:
         return SEARCH_ACTION
@@ -155,6 +184,9 @@ class ActionSearchKnowledgeBase(Action):
         else:
             query = latest.get("text") or ""
             reply = search_reply(self.knowledge(), query, intent) or overview_reply(intent)
+        customer = verified_customer(tracker)
+        if customer and is_fee_answer(self.knowledge(), reply):
+            reply = await asyncio.to_thread(with_tier_terms, reply, self.profiles(), customer)
         reply.send(dispatcher)
         return []
 

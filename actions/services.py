@@ -14,8 +14,9 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 
-from bot.identity import LogCodeSender, OneTimeCodes
-from bot.privacy import configured_or_local_secret, pseudonym_key
+from actions.config import policy
+from bot.identity import CodeSender, LogCodeSender, OneTimeCodes
+from bot.privacy import Sealer, configured_or_local_secret, handle_key, pseudonym_key
 from bot.profile.db import session_factory
 from bot.profile.service import ProfileService
 from bot.settings import load_settings
@@ -67,15 +68,42 @@ def profile_service() -> ProfileService:
     return ProfileService(session_factory(load_settings().profile_db))
 
 
+def _codes(sender: CodeSender) -> OneTimeCodes:
+    settings = load_settings()
+    key = configured_or_local_secret("BANKBOT_OTP_KEY", settings.otp_key_file)
+    return OneTimeCodes(settings.profile_db, key, sender)
+
+
 @cache
 def one_time_codes() -> OneTimeCodes:
     """SMS codes for verifying a customer and confirming large transfers (challenges in the profile DB).
 
     Codes go to the log until an SMS gateway is plugged in (``bot.identity.CodeSender``).
     """
-    settings = load_settings()
-    key = configured_or_local_secret("BANKBOT_OTP_KEY", settings.otp_key_file)
-    return OneTimeCodes(settings.profile_db, key, LogCodeSender())
+    return _codes(LogCodeSender())
+
+
+class DiscardingSender:
+    """Sends nothing: a code "sent" to a number that is not a customer's."""
+
+    def send(self, phone: str, code: str) -> None:
+        return None
+
+
+@cache
+def blind_codes() -> OneTimeCodes:
+    """Codes for numbers the bank does not know, in the same table but never delivered.
+
+    The conversation then looks the same whether or not the number is a customer's (same replies,
+    same lockout), so the chat cannot be used to find out who banks here.
+    """
+    return _codes(DiscardingSender())
+
+
+@cache
+def sealer() -> Sealer:
+    """Opens the phone numbers the gateway seals into message metadata (``bot.privacy.Sealer``)."""
+    return Sealer(handle_key(load_settings()), max_age=60 * policy("verification", "handle_minutes"))
 
 
 def preload_in_background() -> None:

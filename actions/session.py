@@ -1,15 +1,11 @@
-"""What the gateway tells the actions about a conversation, and greeting at session start."""
+"""What the gateway tells the actions about a conversation: channel, verified customer, the request."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
-from rasa_sdk.executor import CollectingDispatcher
-
-from actions.config import messages
+from rasa_sdk import Tracker
 
 CUSTOMER_NO = re.compile(r"C[0-9]{6}")
 
@@ -24,6 +20,16 @@ def channel_of(tracker: Tracker) -> str | None:
 VERIFIED_SLOT = "verified_customer_no"
 
 
+def _customer_number(value: Any) -> str | None:
+    return value if isinstance(value, str) and CUSTOMER_NO.fullmatch(value) else None
+
+
+def session_customer(tracker: Tracker) -> str | None:
+    """The customer the gateway verified for the message that started the session (for greeting)."""
+    metadata = tracker.get_slot("session_started_metadata")
+    return _customer_number(metadata.get("customer_no")) if isinstance(metadata, dict) else None
+
+
 def verified_customer(tracker: Tracker) -> str | None:
     """The verified customer of the conversation; None: not verified.
 
@@ -34,17 +40,29 @@ def verified_customer(tracker: Tracker) -> str | None:
     """
     metadata = tracker.latest_message.get("metadata")
     value = metadata.get("customer_no") if isinstance(metadata, dict) else None
-    value = value or tracker.get_slot(VERIFIED_SLOT)
-    return value if isinstance(value, str) and CUSTOMER_NO.fullmatch(value) else None
+    return _customer_number(value or tracker.get_slot(VERIFIED_SLOT))
 
 
-class ActionSessionStart(Action):
-    def name(self) -> str:
-        return "action_session_start"
+VERIFICATION_FORM = "verification_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        greetings = messages("welcome")
-        dispatcher.utter_message(text=greetings.get(channel_of(tracker), greetings["default"]))
-        return [SessionStarted(), ActionExecuted("action_listen")]
+
+def _loop_event(event: dict[str, Any], name: str | None) -> bool:
+    return event.get("event") == "active_loop" and event.get("name") == name
+
+
+def request_message(tracker: Tracker) -> dict[str, Any]:
+    """The message the current request came with (its text and entities).
+
+    Usually the latest one; but a request resumed right after identity verification came with the
+    message before ``verification_form`` started, and the latest one is the SMS code.
+    """
+    events = tracker.events
+    started = [i for i, event in enumerate(events) if _loop_event(event, VERIFICATION_FORM)]
+    if not started:
+        return tracker.latest_message
+    ended = [i for i in range(started[-1] + 1, len(events)) if _loop_event(events[i], None)]
+    asked_since = ended and any(e.get("event") == "user" for e in events[ended[0] + 1 :])
+    before = [e for e in events[: started[-1]] if e.get("event") == "user"]
+    if not ended or asked_since or not before:
+        return tracker.latest_message
+    return {**(before[-1].get("parse_data") or {}), "text": before[-1].get("text") or ""}

@@ -194,7 +194,7 @@ def _calendar(digits: str, today: date) -> Period | None:
 
 
 def _named(text: str, today: date) -> Period | None:
-    """昨天, 上周(五), 本周, 上个月, 本月, 今年, 去年, 前年."""
+    """昨天, 上周(五), 本周, 上个月, 本月, 今年, 去年, 前年, and vague ones (最近, 这几天)."""
     for word in _PAST_DAYS:
         if word in text:
             return _one_day(today - timedelta(days=_PAST_DAYS[word]))
@@ -214,6 +214,15 @@ def _named(text: str, today: date) -> Period | None:
         if word in text:
             year = today.year - years_back
             return Period(date(year, 1, 1), min(date(year + 1, 1, 1), today + timedelta(days=1)))
+    return _vague_recent(text, today)
+
+
+def _vague_recent(text: str, today: date) -> Period | None:
+    """这几天 / 这两天 = the last week; 最近 / 近期 / 近来 alone = the last month."""
+    if any(word in text for word in ("这几天", "这两天", "这些天", "前几天")):
+        return Period(today - timedelta(days=7), today + timedelta(days=1))
+    if any(word in text for word in ("最近", "近期", "近来", "这段时间")):
+        return Period(_months_before(today, 1), today + timedelta(days=1))
     return None
 
 

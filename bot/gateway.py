@@ -20,7 +20,7 @@ from sanic.response import HTTPResponse
 
 from bot import messages
 from bot.identity import TokenError, token_verifier, web_customer
-from bot.privacy import mask_every_log_record, mask_pii
+from bot.privacy import PiiSpan, Sealer, find_pii, handle_key, mask_every_log_record, mask_pii
 from bot.profile.db import session_factory
 from bot.profile.errors import ProfileUnavailable
 from bot.profile.service import ProfileService
@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> Sanic:
         app.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_SECONDS))
         app.ctx.tokens = token_verifier(settings)
         app.ctx.profiles = ProfileService(session_factory(settings.profile_db))
+        app.ctx.sealer = Sealer(handle_key(settings))
 
     @app.after_server_stop
     async def close_http(app: Sanic, _loop: Any) -> None:
@@ -98,10 +99,26 @@ def create_app(settings: Settings) -> Sanic:
         if len(text) > settings.max_message_chars:
             notice = messages.MESSAGE_TOO_LONG.format(limit=settings.max_message_chars)
             return response.json(_bot_reply(sender, notice))
-        metadata = {"channel": "rest", **({"customer_no": customer} if customer else {})}
-        return await _forward_to_rasa(request.app.ctx.http, settings, sender, mask_pii(text), metadata)
+        found = find_pii(text)
+        metadata = message_metadata("rest", customer, found, request.app.ctx.sealer)
+        return await _forward_to_rasa(request.app.ctx.http, settings, sender, mask_pii(text, found), metadata)
 
     return app
+
+
+def message_metadata(
+    channel: str, customer: str | None, found: list[PiiSpan], sealer: Sealer
+) -> dict[str, str]:
+    """What Rasa learns about a message besides its masked text.
+
+    ``customer_no`` only for a customer the gateway verified. For anyone else, the first phone number
+    in the message goes along sealed (``phone_handle``): identity verification needs the real number,
+    and only the action server can open it, for a few minutes.
+    """
+    if customer:
+        return {"channel": channel, "customer_no": customer}
+    phones = [span.value for span in found if span.kind == "phone"]
+    return {"channel": channel, **({"phone_handle": sealer.seal(phones[0])} if phones else {})}
 
 
 def _json_body(request: Request) -> Any:

@@ -23,6 +23,8 @@ and every process would load a pipeline just to scan log lines.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import os
@@ -34,6 +36,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+
+from cryptography.fernet import Fernet, InvalidToken
 
 from bot.identifiers import id_number_valid, luhn_valid, mask_number, mask_phone
 from bot.settings import Settings
@@ -53,6 +57,37 @@ def configured_or_local_secret(variable: str, path: Path) -> bytes:
     if configured:
         return configured.encode("utf-8")
     return _local_key(path)
+
+
+def handle_key(settings: Settings) -> bytes:
+    """Shared by the gateway (seals) and the action server (opens): see ``Sealer``."""
+    return configured_or_local_secret("BANKBOT_HANDLE_KEY", settings.handle_key_file)
+
+
+class Sealer:
+    """Hands one raw value (the phone number a customer types to verify) from the gateway to the
+    action server without it being readable anywhere in between.
+
+    The gateway masks the message text as always and puts the sealed value in the message metadata;
+    Rasa stores only ciphertext in the tracker, and the action server opens it within ``max_age``
+    seconds (Fernet: AES-128-CBC + HMAC-SHA256 with a timestamp), so an old tracker reveals nothing.
+    """
+
+    def __init__(self, secret: bytes, max_age: int = 600) -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret).digest()))
+        self.max_age = max_age
+
+    def seal(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def open(self, sealed: object) -> str | None:
+        """The value, or None if ``sealed`` is not a current seal of ours (forged, old, not a string)."""
+        if not isinstance(sealed, str) or len(sealed) > 1000:
+            return None
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii"), ttl=self.max_age).decode("utf-8")
+        except (InvalidToken, UnicodeError, ValueError):
+            return None
 
 
 def _local_key(path: Path) -> bytes:
@@ -102,8 +137,9 @@ def _unchecked(_value: str) -> bool:
 
 
 def _number(shape: str) -> re.Pattern[str]:
-    """A number of this shape that is not part of a longer run of digits."""
-    return re.compile(rf"(?<!\d)(?:{shape})(?!\d)", re.ASCII)
+    """A number of this shape that is not part of a longer run of digits, nor of a code that starts
+    with letters: our reference numbers (TS2025112200012345) carry 16 digits that may pass Luhn."""
+    return re.compile(rf"(?<![\dA-Za-z])(?:{shape})(?!\d)", re.ASCII)
 
 
 # (kind, pattern over folded text, check of the canonical value), in order of precedence when two

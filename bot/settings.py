@@ -65,6 +65,10 @@ class Settings:
         return self.data_dir / "pseudonym.key"
 
     @property
+    def handle_key_file(self) -> Path:
+        return self.data_dir / "handle.key"
+
+    @property
     def otp_key_file(self) -> Path:
         return self.data_dir / "otp.key"
 

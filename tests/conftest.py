@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from bot.profile.db import session_factory
-from bot.profile.models import AuditRecord
+from bot.profile.models import AuditRecord, Customer, Holding, Product
 from bot.profile.seed import seed_demo_bank
 from bot.profile.service import ProfileService
 from bot.settings import PROJECT_ROOT, load_settings
@@ -74,3 +74,15 @@ def service(sessions: sessionmaker) -> ProfileService:
 def audit_log(sessions: sessionmaker) -> list[AuditRecord]:
     with sessions() as session:
         return list(session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)))
+
+
+def holding(sessions: sessionmaker, customer_no: str, code: str) -> Holding:
+    """One customer's holding of one product, as stored."""
+    with sessions() as session:
+        query = (
+            sa.select(Holding)
+            .join(Customer, Holding.customer_id == Customer.id)
+            .join(Product, Holding.product_id == Product.id)
+            .where(Customer.customer_no == customer_no, Product.code == code)
+        )
+        return session.execute(query).scalar_one()

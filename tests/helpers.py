@@ -51,3 +51,13 @@ def wait_for(url: str, timeout: float, process=None) -> None:
             return
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
+
+
+class CapturingSender:
+    """An SMS gateway that keeps what it would send, so a test can type the code a customer got."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, code: str) -> None:
+        self.sent.append((phone, code))

@@ -152,6 +152,11 @@ class DemoCustomer:
     complaint: TicketCategory | None = None
 
 
+def demo_phone(customer_no: str) -> str:
+    """Demo customers' phones are memorable for verifying in the chat: C000001 → 13900000001."""
+    return f"1390000{customer_no[-4:]}"
+
+
 DEMO_CUSTOMERS = (
     DemoCustomer(
         "C000001",
@@ -491,7 +496,7 @@ class DemoBank:
             surname=surname,
             gender=gender,
             id_number=self.unique(lambda: self.id_number(city, birth, gender)),
-            phone=self.fake.phone_number(),
+            phone=self.unique(lambda: demo_phone(customer_no) if demo else self.fake.phone_number()),
             email=f"{self.fake.user_name()}{self.rng.randint(1, 999)}@{self.fake.free_email_domain()}",
             tier=tier,
             risk_level=demo.risk_level if demo else self.weighted(list(RiskLevel), RISK_WEIGHTS[tier]),

@@ -25,6 +25,7 @@ from bot.profile.models import (
     Customer,
     Holding,
     PlanStatus,
+    Product,
     ProductKind,
     ProductRisk,
     RiskLevel,
@@ -104,6 +105,41 @@ class Portfolio:
     holdings: tuple[HoldingView, ...]
 
 
+# -- wealth (redemption, suitability) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductView:
+    code: str
+    name: str
+    kind: ProductKind
+    risk: ProductRisk
+    settlement: str  # "T+1确认，赎回T+2到账"
+
+
+@dataclass(frozen=True)
+class Suitability:
+    """What may be offered to a customer: products up to their risk level, and those above it."""
+
+    risk_level: RiskLevel
+    tier: Tier
+    allowed: tuple[ProductView, ...]
+    above_level: tuple[ProductView, ...]
+    held: tuple[str, ...]  # codes of the products the customer holds units of
+
+
+@dataclass(frozen=True)
+class RedemptionView:
+    reference: str
+    product_name: str
+    amount: Decimal
+    remaining: Decimal  # what is still held, at the same value
+    settlement: str
+
+
+# -- end wealth ----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class TransactionView:
     occurred_at: dt.datetime
@@ -123,6 +159,7 @@ class TicketView:
     created_at: dt.datetime
     respond_by: dt.datetime
     resolve_by: dt.datetime
+    handler_name: str | None  # the member of staff handling it
 
 
 @dataclass(frozen=True)
@@ -185,6 +222,10 @@ def holding_view(row: Holding) -> HoldingView:
     )
 
 
+def product_view(row: Product) -> ProductView:
+    return ProductView(row.code, row.name, row.kind, row.risk, row.settlement)
+
+
 def transaction_view(row: Transaction) -> TransactionView:
     return TransactionView(
         occurred_at=row.occurred_at,
@@ -198,9 +239,49 @@ def transaction_view(row: Transaction) -> TransactionView:
 
 
 def ticket_view(row: Ticket) -> TicketView:
-    return TicketView(row.reference, row.category, row.status, row.created_at, row.respond_by, row.resolve_by)
+    handler = row.advisor.name if row.advisor else None
+    return TicketView(
+        row.reference, row.category, row.status, row.created_at, row.respond_by, row.resolve_by, handler
+    )
 
 
 def appointment_view(row: Appointment) -> AppointmentView:
     advisor = row.advisor.name if row.advisor else None
     return AppointmentView(row.reference, row.topic, row.branch, row.starts_at, row.status, advisor)
+
+
+# -- transfers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedPayees:
+    """Whom the customer may pay from the chat (常用收款人, most recent first) and their own name."""
+
+    holder: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransferAllowance:
+    """What can leave the account the customer's debit card draws on, now and for the rest of today."""
+
+    masked_account: str
+    balance: Decimal
+    daily_limit: Decimal
+    sent_today: Decimal
+
+    @property
+    def left_today(self) -> Decimal:
+        return max(Decimal(0), self.daily_limit - self.sent_today)
+
+
+@dataclass(frozen=True)
+class TransferView:
+    reference: str
+    payee: str
+    amount: Decimal
+    masked_account: str
+    balance: Decimal  # after the transfer
+
+
+# -- end transfers --------------------------------------------------------------------------------

@@ -276,6 +276,11 @@ def test_a_time_narrows_the_list(
     assert_lists([line for line in reply.split("\n") if LINE.match(line)], wanted)
 
 
+def test_a_time_nlu_did_not_tag_is_read_from_the_message(history: ActionTransactionHistory) -> None:
+    reply, _ = ask(history, "帮我查下最近一周的交易明细")
+    assert format_period(Period(dt.date(2025, 6, 23), TODAY + dt.timedelta(days=1))) in reply
+
+
 def test_an_amount_threshold_keeps_only_larger_ones(
     history: ActionTransactionHistory, service: ProfileService
 ) -> None:

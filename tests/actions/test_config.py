@@ -19,7 +19,7 @@ def test_intent_labels_cover_every_business_intent(domain) -> None:
 
 def test_messages_use_only_known_placeholders() -> None:
     allowed = {"limit", "amount", "payee", "tail", "days", "open", "close", "topic", "time", "branch"}
-    allowed |= {"name", "reference"}
+    allowed |= {"name", "reference", "advisor", "slots"}
     for section in ("transfer", "card_freeze", "appointment", "low_confidence"):
         for key, text in messages(section).items():
             assert _placeholders(text) <= allowed, (section, key)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.config import message, messages
+from actions.config import message, messages, policy
 from actions.knowledge import (
     ActionRecordKbFeedback,
     ActionSearchKnowledgeBase,
@@ -190,3 +190,34 @@ def test_malformed_votes_are_refused_and_not_stored(
     reply = run_vote(store, KnowledgeBase(kb_retriever), entities)
     assert reply["text"] == message("knowledge", "feedback_invalid")
     assert store.summary() == []
+
+
+def fee_question(retriever: Retriever, customer: str | None, service) -> dict:
+    dispatcher = CollectingDispatcher()
+    metadata = {"customer_no": customer} if customer else {}
+    latest = {
+        "text": "借记卡年费怎么收",
+        "intent": {"name": "interest_and_fees"},
+        "entities": [],
+        "metadata": metadata,
+    }
+    action = ActionSearchKnowledgeBase(lambda: KnowledgeBase(retriever), lambda: service)
+    asyncio.run(action.run(dispatcher, make_tracker(latest_message=latest), {}))
+    [reply] = dispatcher.messages
+    return reply
+
+
+@pytest.mark.parametrize(("customer", "tier"), [("C000001", "vip"), ("C000002", "private")])
+def test_a_verified_customer_gets_their_tiers_fee_terms(
+    kb_retriever: Retriever, service, customer, tier
+) -> None:
+    reply = fee_question(kb_retriever, customer, service)
+    article = kb_retriever.index.articles[reply["knowledge_base"]["article_id"]]
+    assert article.category == "interest_and_fees" and reply["text"].startswith(article.answer)
+    assert policy("tiers", tier)["fee_terms"] in reply["text"]
+
+
+def test_an_anonymous_customer_gets_the_plain_fee_answer(kb_retriever: Retriever, service) -> None:
+    reply = fee_question(kb_retriever, None, service)
+    article = kb_retriever.index.articles[reply["knowledge_base"]["article_id"]]
+    assert reply["text"] == article.answer

@@ -3,8 +3,9 @@ import asyncio
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.config import messages
-from actions.session import ActionSessionStart, verified_customer
+from actions.config import messages, policy
+from actions.personal import ActionSessionStart
+from actions.session import verified_customer
 from tests.actions.conftest import make_tracker
 
 
@@ -47,3 +48,24 @@ def test_greets_by_channel(metadata, input_channel, expected_key, domain) -> Non
 def test_only_a_well_formed_customer_number_counts_as_verified(metadata, expected) -> None:
     latest = {"text": "余额", "intent": {}, "entities": [], "metadata": metadata}
     assert verified_customer(make_tracker(latest_message=latest)) == expected
+
+
+def test_a_logged_in_customer_is_greeted_by_name_with_their_tier_hotline(service, domain) -> None:
+    tracker = make_tracker(slots={"session_started_metadata": {"channel": "rest", "customer_no": "C000002"}})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSessionStart(lambda: service).run(dispatcher, tracker, domain))
+    text = dispatcher.messages[0]["text"]
+    assert (
+        text.startswith("王女士，您好")
+        and "私人银行" in text
+        and policy("tiers", "private")["hotline"] in text
+    )
+
+
+def test_an_unknown_customer_gets_the_channel_greeting(service, domain) -> None:
+    tracker = make_tracker(
+        slots={"session_started_metadata": {"channel": "wechat", "customer_no": "C999999"}}
+    )
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSessionStart(lambda: service).run(dispatcher, tracker, domain))
+    assert dispatcher.messages[0]["text"] == messages("welcome")["wechat"]

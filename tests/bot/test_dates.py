@@ -68,6 +68,9 @@ TODAY = date(2025, 6, 30)  # a Monday
         ("7月1号", date(2024, 7, 1), date(2024, 7, 2)),
         ("10号", date(2025, 6, 10), date(2025, 6, 11)),
         ("1月1号到现在", date(2025, 1, 1), date(2025, 7, 1)),
+        ("最近", date(2025, 5, 30), date(2025, 7, 1)),
+        ("近期", date(2025, 5, 30), date(2025, 7, 1)),
+        ("这几天", date(2025, 6, 23), date(2025, 7, 1)),
     ],
 )
 def test_parse_period_reads_the_past(text: str, start: date, end: date) -> None:

@@ -12,7 +12,8 @@ import jwt
 import pytest
 
 from bot import messages
-from bot.gateway import BadRequest, parse_rest_request
+from bot.gateway import BadRequest, message_metadata, parse_rest_request
+from bot.privacy import Sealer, find_pii, mask_pii
 from bot.settings import PROJECT_ROOT
 from tests.helpers import free_port, http, wait_for
 
@@ -144,3 +145,20 @@ def test_a_valid_login_goes_on_to_the_assistant(gateway_without_rasa: str) -> No
         headers={"Authorization": f"Bearer {web_token()}"},
     )
     assert status == 503 and "稍后" in body[0]["text"]  # past identification; Rasa is down in this test
+
+
+def test_an_anonymous_phone_number_goes_on_masked_and_sealed_for_verification() -> None:
+    sealer = Sealer(b"g" * 32)
+    text = "我的手机号是 138 0013 8000，卡号 6222020200112233445"
+    found = find_pii(text)
+    metadata = message_metadata("rest", None, found, sealer)
+    assert set(metadata) == {"channel", "phone_handle"}
+    assert sealer.open(metadata["phone_handle"]) == "13800138000"
+    assert "8000" not in metadata["phone_handle"] and "13800138000" not in mask_pii(text, found)
+
+
+def test_a_verified_customer_or_a_message_without_a_phone_gets_no_handle() -> None:
+    sealer = Sealer(b"g" * 32)
+    found = find_pii("手机号13800138000")
+    assert message_metadata("rest", "C000001", found, sealer) == {"channel": "rest", "customer_no": "C000001"}
+    assert message_metadata("rest", None, find_pii("查余额"), sealer) == {"channel": "rest"}

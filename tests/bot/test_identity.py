@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.identity import CodeCheck, OneTimeCodes, TokenError, TokenVerifier, WebIdentity, web_customer
 from tests.conftest import audit_log
+from tests.helpers import CapturingSender
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
@@ -74,14 +75,6 @@ def test_a_misconfigured_verifier_is_a_clear_error() -> None:
 
 
 # ----------------------------------------------------------------------------- one-time codes
-
-
-class CapturingSender:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, phone: str, code: str) -> None:
-        self.sent.append((phone, code))
 
 
 class Clock:

@@ -3,13 +3,14 @@ import json
 import logging
 import os
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.privacy import PiiMaskingFilter, find_pii, mask_every_log_record, mask_pii, pseudonym_key
+from bot.privacy import PiiMaskingFilter, Sealer, find_pii, mask_every_log_record, mask_pii, pseudonym_key
 from bot.settings import load_settings
 
 
@@ -101,6 +102,8 @@ def test_pii_is_found_embedded_spaced_and_full_width(text: str, kind: str, typed
         "12800138000",  # no mobile network starts with 12
         "138001380001",
         "订单号 1380013800012345",  # 16 digits failing Luhn, with a mobile number's digits inside
+        "投诉编号TS2025112200000008处理到哪了",  # our reference numbers: digits that pass Luhn after letters
+        "预约号 YY2025112200000008",
         "邮箱是zhang.san@localhost",
     ],
 )
@@ -189,3 +192,16 @@ def test_every_record_is_masked_whatever_handler_prints_it(log, restored_record_
     mask_every_log_record()
     logger.warning("身份证 %s 卡 %s", ID_NUMBER, CARD)  # the handler has no filter of its own
     assert output.getvalue() == "身份证 **************7774 卡 ****0128\n"
+
+
+def test_a_sealed_value_opens_only_with_the_key_and_only_while_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    sealer = Sealer(b"a" * 32, max_age=60)
+    sealed = sealer.seal("13800138000")
+    assert "13800138000" not in sealed and "8000" not in sealed
+    assert sealer.open(sealed) == "13800138000"
+    assert Sealer(b"b" * 32).open(sealed) is None
+    for forged in (sealed[:-2] + "AA", "", "not a token", None, 12, ["x"], "x" * 5000):
+        assert sealer.open(forged) is None
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    assert sealer.open(sealed) is None

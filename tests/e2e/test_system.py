@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +21,10 @@ import jwt
 import pytest
 
 from actions.config import message
+from bot.profile.access import Actor
+from bot.profile.db import session_factory
+from bot.profile.models import Role
+from bot.profile.service import ProfileService
 from bot.settings import PROJECT_ROOT
 from bot.supervisor import healthy
 from tests.helpers import free_port, http, wait_for
@@ -93,21 +98,57 @@ def test_greeting_starts_a_session(system) -> None:
     assert "星海银行" in replies
 
 
-def test_transfer_is_collected_confirmed_and_never_faked(system) -> None:
-    sender = f"c-{uuid.uuid4()}"
-    question = say(system, sender, "帮我给张伟转500块")
-    assert "张伟" in texts(question) and "500元" in texts(question)
-    assert [b["payload"] for b in question[-1]["buttons"]] == ["/affirm", "/deny"]
-    answer = texts(say(system, sender, "确认"))
-    assert "没有发生任何资金划转" in answer
+def saved_payee(system: dict[str, Any]) -> str:
+    """One of 张伟's saved payees (people he has paid before) in the system's demo bank."""
+    profiles = ProfileService(session_factory(f"sqlite:///{system['data_dir'] / 'profile.db'}"))
+    me = Actor("e2e-test", Role.BOT, serving="C000001")
+    return profiles.saved_payees(me, "C000001", purpose="端到端测试选收款人").names[0]
+
+
+def paid(system: dict[str, Any], payee: str) -> list[float]:
+    with sqlite3.connect(system["data_dir"] / "profile.db") as db:
+        query = "SELECT amount FROM transactions WHERE counterparty = ? AND description = '转账' ORDER BY id"
+        return [float(amount) for (amount,) in db.execute(query, (payee,))]
+
+
+def transfer(system: dict[str, Any], sender: str, payee: str, amount: str) -> str:
+    """A logged-in 张伟 asks step by step; returns what the confirmation step says."""
+    say(system, sender, "我要转账", login="demo-web-1")
+    say(system, sender, payee, login="demo-web-1")
+    asked = texts(say(system, sender, amount, login="demo-web-1"))
+    assert payee in asked, asked
+    return texts(say(system, sender, "确认", login="demo-web-1"))
+
+
+def test_a_logged_in_customer_transfers_to_a_saved_payee(system) -> None:
+    payee = saved_payee(system)
+    before = paid(system, payee)
+    done = transfer(system, f"c-{uuid.uuid4()}", payee, "两百块")
+    assert "转账成功" in done and "业务编号 ZZ" in done and payee in done
+    assert paid(system, payee) == [*before, -200.0]
+
+
+def test_a_large_transfer_needs_the_sms_code(system) -> None:
+    sender, payee = f"c-{uuid.uuid4()}", saved_payee(system)
+    before = paid(system, payee)
+    asked = transfer(system, sender, payee, "6000元")
+    assert "短信验证" in asked and paid(system, payee) == before
+    done = texts(say(system, sender, latest_code(system, "13900000001"), login="demo-web-1"))
+    assert "转账成功" in done and paid(system, payee) == [*before, -6000.0]
 
 
 def test_form_refuses_bad_amount_then_accepts(system) -> None:
-    sender = f"c-{uuid.uuid4()}"
-    say(system, sender, "我要转账")
-    say(system, sender, "李娜")
-    assert "大于 0" in texts(say(system, sender, "0元"))
-    assert "李娜" in texts(say(system, sender, "两百块"))
+    sender, payee = f"c-{uuid.uuid4()}", saved_payee(system)
+    say(system, sender, "我要转账", login="demo-web-1")
+    say(system, sender, payee, login="demo-web-1")
+    assert "大于 0" in texts(say(system, sender, "0元", login="demo-web-1"))
+    assert payee in texts(say(system, sender, "两百块", login="demo-web-1"))
+    assert "取消" in texts(say(system, sender, "算了不转了", login="demo-web-1"))
+
+
+def test_a_transfer_question_is_answered_without_verification(system) -> None:
+    replies = texts(say(system, f"c-{uuid.uuid4()}", "跨行转账一般多久能到账"))
+    assert message("verification", "needed") not in replies and "到账" in replies
 
 
 def test_hostile_text_gets_a_polite_answer(system) -> None:
@@ -163,16 +204,80 @@ def test_odd_input_never_gets_a_wrong_confident_answer(system, text: str) -> Non
 
 
 def test_account_questions_need_a_login_and_then_use_the_profile(system) -> None:
-    anonymous = texts(say(system, f"c-{uuid.uuid4()}", "我卡里还有多少钱"))
-    assert message("accounts", "verify_first") in anonymous
     sender = f"c-{uuid.uuid4()}"
+    greeting = texts(say(system, sender, "你好", login="demo-web-1"))
+    assert greeting.startswith("张先生，您好") and "贵宾" in greeting
     balance = texts(say(system, sender, "我卡里还有多少钱", login="demo-web-1"))
     assert "张先生" in balance and "****" in balance and "元" in balance
+    assert message("verification", "needed") not in balance
     history = texts(say(system, sender, "帮我查下最近一周的交易明细", login="demo-web-1"))
     assert "张先生" in history and "交易" in history
     with sqlite3.connect(system["data_dir"] / "profile.db") as db:
         audited = db.execute("SELECT count(*) FROM audit_records WHERE customer_no = 'C000001'").fetchone()[0]
     assert audited >= 2
+
+
+def latest_code(system: dict[str, Any], phone: str) -> str:
+    """The code the development SMS sender wrote to the log for this phone (last four digits)."""
+    log = Path(system["log"]).read_text(encoding="utf-8", errors="replace")
+    return re.findall(rf"one-time code for phone ending {phone[-4:]}: (\d{{6}})", log)[-1]
+
+
+def test_an_anonymous_customer_verifies_by_sms_and_gets_what_they_asked(system) -> None:
+    sender, phone = f"c-{uuid.uuid4()}", "13900000003"
+    asked = texts(say(system, sender, "帮我查下最近一周的交易明细"))
+    assert message("verification", "needed") in asked and "手机号" in asked
+    sent = texts(say(system, sender, f"我的手机号是 {phone}"))
+    assert "139****0003" in sent and "验证码" in sent
+    wrong = f"{(int(latest_code(system, phone)) + 1) % 1_000_000:06d}"
+    assert "还可以再试 2 次" in texts(say(system, sender, wrong))
+    done = texts(say(system, sender, latest_code(system, phone)))
+    assert "刘先生，您好！身份验证成功" in done and "交易" in done
+    balance = texts(say(system, sender, "那余额呢"))  # verified for the rest of the session
+    assert "刘先生" in balance and "元" in balance
+    log = Path(system["log"]).read_text(encoding="utf-8", errors="replace")
+    stored = stored_values(system["data_dir"] / "tracker.db")
+    assert phone not in log and phone not in stored and "139****0003" in stored
+
+
+def test_a_number_that_is_no_customers_gets_the_same_answer_and_no_code(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    say(system, sender, "查余额")
+    sent = texts(say(system, sender, "18800001111"))
+    assert "188****1111" in sent and "验证码" in sent
+    assert "ending 1111" not in Path(system["log"]).read_text(encoding="utf-8", errors="replace")
+    assert "还可以再试 2 次" in texts(say(system, sender, "123456"))
+
+
+def test_a_complaint_status_is_looked_up_and_a_new_complaint_filed(system) -> None:
+    status = texts(say(system, f"c-{uuid.uuid4()}", "我的投诉处理到哪了", login="demo-web-4"))
+    assert "业务编号 TS" in status and "解决时限" in status
+    sender = f"c-{uuid.uuid4()}"
+    filed = texts(say(system, sender, "我要投诉 你们网点的柜员态度太差了 排了两个小时队", login="demo-web-1"))
+    if "业务编号 TS" not in filed:  # the category was not clear enough: it is asked with buttons
+        filed = texts(say(system, sender, "服务质量", login="demo-web-1"))
+    assert "您的投诉已受理" in filed and "1 小时内响应" in filed
+
+
+def test_a_redemption_states_the_settlement_rule_and_is_submitted(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    product = say(system, sender, "我要赎回基金", login="demo-web-1")
+    choice = next(b["payload"] for r in product for b in r.get("buttons", []))
+    say(system, sender, choice, login="demo-web-1")
+    confirm = texts(say(system, sender, "1000元", login="demo-web-1"))
+    assert "到账" in confirm and "1,000.00" in confirm
+    done = texts(say(system, sender, "确认", login="demo-web-1"))
+    assert "您的赎回申请已提交" in done and "业务编号 SH" in done
+
+
+def test_an_appointment_is_booked_with_a_matching_advisor(system) -> None:
+    sender = f"c-{uuid.uuid4()}"
+    say(system, sender, "我想预约理财经理聊聊基金配置", login="demo-web-1")
+    say(system, sender, "下周二上午十点", login="demo-web-1")
+    confirm = texts(say(system, sender, "朝阳门支行", login="demo-web-1"))
+    assert "朝阳门支行" in confirm
+    booked = texts(say(system, sender, "确认", login="demo-web-1"))
+    assert "您的预约已成功" in booked and "业务编号 YY" in booked and "客户经理" in booked
 
 
 def test_a_logged_in_customer_gets_a_lost_card_frozen(system) -> None:

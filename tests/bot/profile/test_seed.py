@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +145,13 @@ def snapshot(url: str) -> list[tuple]:
             return [*people, tuple(cards), *lines]
     finally:
         sessions.kw["bind"].dispose()
+
+
+def test_every_phone_is_one_customers_and_the_demo_phones_are_memorable(full_bank: Session) -> None:
+    phones = dict(full_bank.execute(sa.select(Customer.customer_no, Customer.phone)).all())
+    assert len(set(phones.values())) == len(phones)  # a phone number identifies one customer for verification
+    assert [phones[f"C00000{i}"] for i in range(1, 5)] == [f"1390000000{i}" for i in range(1, 5)]
+    assert all(re.fullmatch(r"1[3-9]\d{9}", phone) for phone in phones.values())
 
 
 def test_the_same_seed_gives_the_same_bank(tmp_path: Path) -> None:
