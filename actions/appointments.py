@@ -28,7 +28,8 @@ from actions.session import request_message
 from bot.dates import CHINA, When, parse_when
 from bot.profile.errors import NoAdvisorFree
 from bot.profile.models import Coded, Skill
-from bot.profile.service import BookingWindow, ProfileService
+from bot.profile.scheduling import BookingWindow
+from bot.profile.service import ProfileService
 from bot.text import normalize
 
 FORM = "appointment_form"

@@ -48,7 +48,8 @@ from bot.profile.errors import (
     TransferRefused,
     UnknownPayee,
 )
-from bot.profile.service import ProfileService, check_amount, check_funds, resolve_payee
+from bot.profile.payments import check_amount, check_funds, resolve_payee
+from bot.profile.service import ProfileService
 from bot.profile.views import SavedPayees, TransferAllowance
 from bot.text import normalize
 

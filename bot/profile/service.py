@@ -9,9 +9,8 @@ in a separate transaction, before its error (``bot.profile.errors``) reaches the
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -28,35 +27,23 @@ from bot.profile.db import session_scope
 from bot.profile.errors import (
     AccessDenied,
     AmbiguousCard,
-    AmbiguousPayee,
-    AmountNotPositive,
     CardAlreadyFrozen,
-    DailyLimitExceeded,
     InsufficientFunds,
     InsufficientHolding,
     NoAdvisorFree,
     NotFound,
-    NoTransferAccount,
-    OverSingleLimit,
     ProfileError,
-    SelfTransfer,
     StateUnchanged,
     UnknownCustomer,
-    UnknownPayee,
 )
 from bot.profile.models import (
     Account,
-    AccountKind,
-    AccountStatus,
     Advisor,
-    AdvisorSkill,
     Appointment,
-    AppointmentStatus,
     AuditAction,
     AuditOutcome,
     AuditRecord,
     Card,
-    CardKind,
     CardStatus,
     Channel,
     ChannelBinding,
@@ -68,11 +55,20 @@ from bot.profile.models import (
     Skill,
     Ticket,
     TicketCategory,
-    TicketStatus,
     Transaction,
     TransactionChannel,
     utc_now,
 )
+from bot.profile.payments import (
+    TRANSFER_DESCRIPTION,
+    check_amount,
+    check_daily_limit,
+    resolve_payee,
+    saved_payees_of,
+    sent_today,
+    transfer_source,
+)
+from bot.profile.scheduling import HANDLING, Booking, BookingWindow, Calendar, ticket_handler
 
 T = TypeVar("T")
 Work = Callable[[Session, Customer], T]
@@ -80,6 +76,9 @@ Work = Callable[[Session, Customer], T]
 MAX_TRANSACTIONS = 100
 MAX_PURPOSE_CHARS = 200
 MAX_TICKET_CHARS = 2000
+MAX_TICKETS = 20
+MAX_BRANCH_CHARS = 64
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -116,13 +115,9 @@ BIND_CHANNEL = Operation(
 SET_PLAN_STATUS = Operation(
     "set_fixed_investment_status", FieldGroup.HOLDINGS, AuditAction.WRITE, ("holding.plan_status",)
 )
-# -- wealth operations (redemption, suitability) --
 REDEEM = Operation("redeem", FieldGroup.HOLDINGS, AuditAction.WRITE, ("holding.units", "holding.amount"))
 SUITABILITY = reading("suitable_products", FieldGroup.HOLDINGS, views.Suitability, views.ProductView)
 ASSIGNED_ADVISOR = Operation("assigned_advisor", FieldGroup.CONTACT, AuditAction.READ, ("advisor.name",))
-CENT = Decimal("0.01")
-# -- end wealth operations --
-# -- appointments and complaints --
 BOOK_APPOINTMENT = Operation(
     "book_appointment",
     FieldGroup.SERVICE,
@@ -130,42 +125,6 @@ BOOK_APPOINTMENT = Operation(
     ("appointment.topic", "appointment.branch", "appointment.starts_at", "appointment.advisor_id"),
 )
 TICKETS = reading("tickets", FieldGroup.SERVICE, views.TicketView)
-APPOINTMENT_LENGTH = dt.timedelta(hours=1)
-MAX_BRANCH_CHARS = 64
-MAX_SUGGESTED_SLOTS = 3
-MAX_TICKETS = 20
-HANDLING = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)  # tickets not resolved or closed yet
-
-
-@dataclass(frozen=True)
-class BookingWindow:
-    """When customers may meet an advisor, in China time: branch hours and the bookable days.
-
-    The caller sets it from its business rules (``actions/policy.yml``), so the same rules decide what
-    the customer may ask for and which other times are offered.
-    """
-
-    opening: dt.time
-    closing: dt.time
-    first_day: dt.date
-    last_day: dt.date
-
-    def allows(self, local: dt.datetime) -> bool:
-        return self.first_day <= local.date() <= self.last_day and self.opening <= local.time() < self.closing
-
-    def hours_after(self, local: dt.datetime) -> Iterator[dt.datetime]:
-        """The whole hours after ``local`` that a meeting may start at, up to the last day."""
-        moment = local.replace(minute=0, second=0, microsecond=0) + APPOINTMENT_LENGTH
-        while moment.date() <= self.last_day:
-            if self.allows(moment):
-                yield moment
-            moment += APPOINTMENT_LENGTH
-
-
-# -- end appointments and complaints --
-
-
-# -- transfers --
 SAVED_PAYEES = reading("saved_payees", FieldGroup.TRANSACTIONS, views.SavedPayees)
 ALLOWANCE = reading("transfer_allowance", FieldGroup.ACCOUNTS, views.TransferAllowance)
 PHONE_FOR_CODE = Operation("phone_for_code", FieldGroup.CONTACT, AuditAction.READ, ("customer.phone",))
@@ -175,12 +134,6 @@ TRANSFER = Operation(
     AuditAction.WRITE,
     ("account.balance", "transaction.amount", "transaction.counterparty"),
 )
-TRANSFER_DESCRIPTION = "转账"
-# Statement lines that are the customer paying a person: mobile-banking transfers and rent to a landlord
-# (as bot/profile/seed.py writes them), and transfers made in the chat. Their counterparties are the
-# customer's saved payees (常用收款人), and they count towards the card's daily transfer limit.
-PERSON_TO_PERSON = ("手机银行转账", "房租", TRANSFER_DESCRIPTION)
-# -- end transfers --
 
 
 def new_reference(prefix: str) -> str:
@@ -354,7 +307,7 @@ class ProfileService:
 
         def work(session: Session, customer: Customer) -> views.TicketView:
             ticket = Ticket.opened(reference, customer, category, text, utc_now())
-            ticket.advisor = _ticket_handler(session, category)
+            ticket.advisor = ticket_handler(session, category)
             session.add(ticket)
             return views.ticket_view(ticket)
 
@@ -475,7 +428,7 @@ class ProfileService:
         the fewest bookings that day. If no one is free, ``NoAdvisorFree`` carries the next free hours.
 
         Two bookings of one advisor's hour cannot both succeed: the booking is re-checked inside the
-        transaction after it is written (``_Booking.claim``), and a lost race moves on to the next
+        transaction after it is written (``Booking.claim``), and a lost race moves on to the next
         advisor. A unique index could not do this: overlapping hours need not start at the same minute.
         """
         if starts_at.tzinfo is None:
@@ -489,9 +442,9 @@ class ProfileService:
         reference, utc_start = new_reference("YY"), starts_at.astimezone(dt.timezone.utc)
 
         def work(session: Session, customer: Customer) -> views.AppointmentView:
-            calendar = _Calendar.load(session, skill, window)
+            calendar = Calendar.load(session, skill, window)
             for advisor in calendar.free_advisors(local, customer.advisor_id):
-                booking = _Booking(reference, customer.id, advisor.id, skill, place, utc_start)
+                booking = Booking(reference, customer.id, advisor.id, skill, place, utc_start)
                 booked = booking.claim(session)
                 if booked is not None:
                     return views.appointment_view(booked)
@@ -562,7 +515,7 @@ class ProfileService:
         """Whom the customer may pay from the chat: the people they have transferred money to before."""
 
         def work(session: Session, customer: Customer) -> views.SavedPayees:
-            return views.SavedPayees(customer.name, _saved_payees(session, customer))
+            return views.SavedPayees(customer.name, saved_payees_of(session, customer))
 
         return self._run(actor, customer_no, purpose, SAVED_PAYEES, work)
 
@@ -570,8 +523,8 @@ class ProfileService:
         """Balance and what is left of today's limit on the account a transfer would come from."""
 
         def work(session: Session, customer: Customer) -> views.TransferAllowance:
-            account, card = _transfer_source(session, customer)
-            sent = _sent_today(session, account)
+            account, card = transfer_source(session, customer)
+            sent = sent_today(session, account)
             return views.TransferAllowance(
                 mask_number(account.number), account.balance, card.daily_transfer_limit, sent
             )
@@ -604,8 +557,8 @@ class ProfileService:
 
         def work(session: Session, customer: Customer) -> views.TransferView:
             check_amount(amount, max_single)
-            name = resolve_payee(payee, views.SavedPayees(customer.name, _saved_payees(session, customer)))
-            account, card = _transfer_source(session, customer)
+            name = resolve_payee(payee, views.SavedPayees(customer.name, saved_payees_of(session, customer)))
+            account, card = transfer_source(session, customer)
             # debit first: the account's row (SQLite: the database) stays locked until commit, so two
             # transfers at once cannot both pass the balance or the daily-limit check below
             debit = (
@@ -618,7 +571,7 @@ class ProfileService:
             session.refresh(account)
             if not debited:
                 raise InsufficientFunds(amount, account.balance)
-            check_daily_limit(card.daily_transfer_limit, _sent_today(session, account), amount)
+            check_daily_limit(card.daily_transfer_limit, sent_today(session, account), amount)
             session.add(
                 Transaction(
                     account_id=account.id,
@@ -747,233 +700,3 @@ def _audit(
         purpose=purpose.strip(),
         reference=reference,
     )
-
-
-# -- appointments and complaints: who is free, who handles ------------------------------------------
-
-
-def _on_shift(advisor: Advisor, local: dt.datetime) -> bool:
-    """Working that weekday and on shift for the whole hour (night shifts do not meet customers)."""
-    end = local + APPOINTMENT_LENGTH
-    return (
-        str(local.isoweekday()) in advisor.working_days
-        and end.date() == local.date()
-        and advisor.shift_start <= local.time()
-        and end.time() <= advisor.shift_end
-    )
-
-
-@dataclass(frozen=True)
-class _Calendar:
-    """The available advisors with one skill and their booked hours within a booking window."""
-
-    advisors: tuple[Advisor, ...]
-    booked: dict[int, tuple[dt.datetime, ...]]
-
-    @classmethod
-    def load(cls, session: Session, skill: Skill, window: BookingWindow) -> _Calendar:
-        query = (
-            sa.select(Advisor)
-            .join(AdvisorSkill, AdvisorSkill.advisor_id == Advisor.id)
-            .where(AdvisorSkill.skill == skill, Advisor.role == Role.ADVISOR, Advisor.available.is_(True))
-            .order_by(Advisor.staff_no)
-        )
-        advisors = tuple(session.scalars(query))
-        since = dt.datetime.combine(window.first_day, dt.time(), CHINA) - APPOINTMENT_LENGTH
-        until = dt.datetime.combine(window.last_day + dt.timedelta(days=1), dt.time(), CHINA)
-        rows = session.execute(
-            sa.select(Appointment.advisor_id, Appointment.starts_at).where(
-                Appointment.advisor_id.in_([a.id for a in advisors]),
-                Appointment.status == AppointmentStatus.BOOKED,
-                Appointment.starts_at >= since,
-                Appointment.starts_at < until + APPOINTMENT_LENGTH,
-            )
-        )
-        booked: dict[int, list[dt.datetime]] = {a.id: [] for a in advisors}
-        for advisor_id, starts_at in rows:
-            booked[advisor_id].append(starts_at)
-        return cls(advisors, {key: tuple(times) for key, times in booked.items()})
-
-    def is_free(self, advisor: Advisor, local: dt.datetime) -> bool:
-        overlapping = any(abs(taken - local) < APPOINTMENT_LENGTH for taken in self.booked[advisor.id])
-        return _on_shift(advisor, local) and not overlapping
-
-    def bookings_on(self, advisor: Advisor, day: dt.date) -> int:
-        return sum(taken.astimezone(CHINA).date() == day for taken in self.booked[advisor.id])
-
-    def free_advisors(self, local: dt.datetime, own_advisor_id: int | None) -> list[Advisor]:
-        """Who could take the hour, best first: the customer's own advisor, then the least booked that day."""
-        free = [a for a in self.advisors if self.is_free(a, local)]
-        return sorted(free, key=lambda a: (a.id != own_advisor_id, self.bookings_on(a, local.date())))
-
-    def next_free(self, local: dt.datetime, window: BookingWindow) -> tuple[dt.datetime, ...]:
-        found: list[dt.datetime] = []
-        for hour in window.hours_after(local):
-            if len(found) == MAX_SUGGESTED_SLOTS:
-                break
-            if any(self.is_free(a, hour) for a in self.advisors):
-                found.append(hour)
-        return tuple(found)
-
-
-@dataclass(frozen=True)
-class _Booking:
-    reference: str
-    customer_id: int
-    advisor_id: int
-    skill: Skill
-    branch: str
-    starts_at: dt.datetime
-
-    def claim(self, session: Session) -> Appointment | None:
-        """The booked appointment, or None (nothing left written) if the advisor's hour was taken meanwhile.
-
-        Written first and checked after: on SQLite the insert takes the database's write lock, so the
-        check sees every other booking; on PostgreSQL the advisor's row lock queues bookings of one advisor.
-        """
-        session.execute(sa.select(Advisor.id).where(Advisor.id == self.advisor_id).with_for_update())
-        appointment = Appointment(
-            reference=self.reference,
-            customer_id=self.customer_id,
-            advisor_id=self.advisor_id,
-            topic=self.skill,
-            branch=self.branch,
-            starts_at=self.starts_at,
-            status=AppointmentStatus.BOOKED,
-        )
-        session.add(appointment)
-        session.flush()
-        overlapping = sa.select(sa.func.count(Appointment.id)).where(
-            Appointment.advisor_id == self.advisor_id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.starts_at > self.starts_at - APPOINTMENT_LENGTH,
-            Appointment.starts_at < self.starts_at + APPOINTMENT_LENGTH,
-        )
-        if session.scalar(overlapping) == 1:
-            return appointment
-        session.delete(appointment)
-        session.flush()
-        return None
-
-
-def _ticket_handler(session: Session, category: TicketCategory) -> Advisor | None:
-    """The available member of staff with the skill the complaint needs and the fewest open tickets."""
-    skill = Skill.FRAUD if category is TicketCategory.FRAUD else Skill.COMPLAINTS
-    open_tickets = (
-        sa.select(sa.func.count(Ticket.id))
-        .where(Ticket.advisor_id == Advisor.id, Ticket.status.in_(HANDLING))
-        .correlate(Advisor)
-        .scalar_subquery()
-    )
-    query = (
-        sa.select(Advisor)
-        .join(AdvisorSkill, AdvisorSkill.advisor_id == Advisor.id)
-        .where(AdvisorSkill.skill == skill, Advisor.available.is_(True))
-        .order_by(open_tickets, Advisor.staff_no)
-        .limit(1)
-    )
-    return session.scalar(query)
-
-
-# -- end appointments and complaints ------------------------------------------------------------------
-
-
-# -- transfers: saved payees, source account, limits ------------------------------------------------
-
-_FAMILIAR_PREFIX = re.compile(r"^[小老阿](?=.)")  # 小李, 老王, 阿强
-_TITLE_SUFFIX = re.compile(r"(?<=.)(先生|女士|小姐|阿姨|叔叔|总|哥|姐)$")  # 李先生, 王总, 刘阿姨
-
-
-def resolve_payee(name: str, saved: views.SavedPayees) -> str:
-    """The saved payee ``name`` refers to: the full name, or the one saved payee that 李 / 小李 / 李总 fits.
-
-    Raises ``SelfTransfer`` for the customer's own name, ``UnknownPayee`` when no saved payee fits
-    and ``AmbiguousPayee`` (with the candidates) when several do.
-    """
-    wanted = name.strip()
-    if wanted == saved.holder:
-        raise SelfTransfer("payee is the customer")
-    if wanted in saved.names:
-        return wanted
-    core = _TITLE_SUFFIX.sub("", _FAMILIAR_PREFIX.sub("", wanted))
-    fitting = tuple(n for n in saved.names if core and core in n)
-    if not fitting:
-        raise UnknownPayee(wanted)
-    if len(fitting) > 1:
-        raise AmbiguousPayee(wanted, fitting)
-    return fitting[0]
-
-
-def check_amount(amount: Decimal, max_single: Decimal) -> None:
-    if amount <= 0:
-        raise AmountNotPositive(f"amount {amount}")
-    if amount > max_single:
-        raise OverSingleLimit(amount, max_single)
-
-
-def check_daily_limit(limit: Decimal, sent_today: Decimal, amount: Decimal) -> None:
-    if sent_today + amount > limit:
-        raise DailyLimitExceeded(amount, limit, max(Decimal(0), limit - sent_today))
-
-
-def check_funds(allowance: views.TransferAllowance, amount: Decimal) -> None:
-    """Whether ``amount`` can leave the account now: the balance, then today's limit."""
-    if amount > allowance.balance:
-        raise InsufficientFunds(amount, allowance.balance)
-    check_daily_limit(allowance.daily_limit, allowance.sent_today, amount)
-
-
-def _person_to_person() -> list[sa.sql.ColumnElement]:
-    return [
-        Transaction.amount < 0,
-        Transaction.channel == TransactionChannel.MOBILE_BANKING,
-        Transaction.description.in_(PERSON_TO_PERSON),
-    ]
-
-
-def _saved_payees(session: Session, customer: Customer) -> tuple[str, ...]:
-    """Everyone the customer has transferred money to, most recent first."""
-    query = (
-        sa.select(Transaction.counterparty)
-        .join(Account, Transaction.account_id == Account.id)
-        .where(Account.customer_id == customer.id, *_person_to_person())
-        .group_by(Transaction.counterparty)
-        .order_by(sa.func.max(Transaction.occurred_at).desc(), Transaction.counterparty)
-    )
-    return tuple(session.scalars(query))
-
-
-def _transfer_source(session: Session, customer: Customer) -> tuple[Account, Card]:
-    """The active CNY current account an active debit card of the customer draws on, with that card."""
-    query = (
-        sa.select(Account, Card)
-        .join(Card, Card.account_id == Account.id)
-        .where(
-            Card.customer_id == customer.id,
-            Card.kind == CardKind.DEBIT,
-            Card.status == CardStatus.ACTIVE,
-            Account.customer_id == customer.id,
-            Account.kind == AccountKind.CURRENT,
-            Account.currency == "CNY",
-            Account.status == AccountStatus.ACTIVE,
-        )
-        .order_by(Account.id, Card.id)
-        .limit(1)
-    )
-    found = session.execute(query).first()
-    if found is None:
-        raise NoTransferAccount("no active CNY current account with an active debit card")
-    return found.Account, found.Card
-
-
-def _sent_today(session: Session, account: Account) -> Decimal:
-    """What the account has transferred to people since midnight, China time."""
-    midnight = dt.datetime.combine(utc_now().astimezone(CHINA).date(), dt.time(), CHINA)
-    total = sa.func.coalesce(sa.func.sum(-Transaction.amount), 0, type_=Transaction.amount.type)
-    query = sa.select(total).where(
-        Transaction.account_id == account.id, Transaction.occurred_at >= midnight, *_person_to_person()
-    )
-    return session.scalar(query)
-
-
-# -- end transfers ----------------------------------------------------------------------------------

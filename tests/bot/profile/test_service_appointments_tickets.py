@@ -31,8 +31,9 @@ from bot.profile.models import (
     TicketCategory,
     TicketStatus,
 )
+from bot.profile.scheduling import BookingWindow
 from bot.profile.seed import seed_demo_bank
-from bot.profile.service import BookingWindow, ProfileService
+from bot.profile.service import ProfileService
 from tests.conftest import SMALL_BANK, TODAY, audit_log
 from tests.services import running_postgres
 
