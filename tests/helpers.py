@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
+from bot.profile.errors import ProfileError
 from bot.supervisor import healthy
 
 
@@ -61,3 +64,23 @@ class CapturingSender:
 
     def send(self, phone: str, code: str) -> None:
         self.sent.append((phone, code))
+
+
+def at_once(*attempts: Callable[[], str]) -> list[str]:
+    """Run the attempts in threads released together; each returns what happened (a ``ProfileError``
+    it raises is recorded by its class name: refused, or the database was busy; nothing changed)."""
+    start, outcomes = threading.Barrier(len(attempts)), []
+
+    def run(attempt: Callable[[], str]) -> None:
+        start.wait()
+        try:
+            outcomes.append(attempt())
+        except ProfileError as error:
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -9,7 +9,7 @@ September 2025 is empty.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from bot.profile.scheduling import BookingWindow
 from bot.profile.seed import seed_demo_bank
 from bot.profile.service import ProfileService
 from tests.conftest import SMALL_BANK, TODAY, audit_log
+from tests.helpers import at_once
 from tests.services import running_postgres
 
 ZHANG, LIU, CHEN = "C000001", "C000003", "C000004"
@@ -204,28 +205,22 @@ def test_someone_else_cannot_book_for_the_customer(service: ProfileService, sess
     assert [r.outcome for r in audit_log(sessions)] == [AuditOutcome.DENIED]
 
 
-def race_for_saturday_ten(url: str) -> list[object]:
+def race_for_saturday_ten(url: str) -> list[str]:
     """Two customers book Saturday 10:00 at once (only 杨帆 works), each through its own connections:
-    the advisor's name, or the NoAdvisorFree the loser got."""
-    start = threading.Barrier(2)
-    outcomes: list[object] = []
+    "booked", or the NoAdvisorFree the loser got."""
 
-    def attempt(customer_no: str) -> None:
-        factory = session_factory(url)
-        start.wait()
-        try:
-            outcomes.append(book(ProfileService(factory), customer_no, at(SATURDAY, 10)))
-        except NoAdvisorFree as full:
-            outcomes.append(full)
-        finally:
-            factory.kw["bind"].dispose()
+    def attempt(customer_no: str) -> Callable[[], str]:
+        def booking() -> str:
+            factory = session_factory(url)
+            try:
+                book(ProfileService(factory), customer_no, at(SATURDAY, 10))
+                return "booked"
+            finally:
+                factory.kw["bind"].dispose()
 
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in (ZHANG, LIU)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+        return booking
+
+    return at_once(attempt(ZHANG), attempt(LIU))
 
 
 def staff_booked_on_saturday_ten(sessions: sessionmaker) -> list[str]:
@@ -242,7 +237,7 @@ def test_two_simultaneous_bookings_of_the_last_free_hour_book_it_once(
     db_url: str, sessions: sessionmaker
 ) -> None:
     outcomes = race_for_saturday_ten(db_url)
-    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["NoAdvisorFree", "str"]
+    assert sorted(outcomes) == ["NoAdvisorFree", "booked"]
     assert staff_booked_on_saturday_ten(sessions) == ["XH2003"]
 
 
@@ -250,7 +245,7 @@ def test_two_simultaneous_bookings_on_postgresql_book_the_hour_once() -> None:
     with running_postgres() as url:
         seed_demo_bank(url, customers=SMALL_BANK, today=TODAY)
         outcomes = race_for_saturday_ten(url)
-        assert sorted(type(outcome).__name__ for outcome in outcomes) == ["NoAdvisorFree", "str"]
+        assert sorted(outcomes) == ["NoAdvisorFree", "booked"]
         sessions = session_factory(url)
         try:
             assert staff_booked_on_saturday_ten(sessions) == ["XH2003"]

@@ -7,7 +7,6 @@ saved payees are the people the seed had him transfer to (冯瑜, 王佳, 王建
 from __future__ import annotations
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
@@ -24,7 +23,6 @@ from bot.profile.errors import (
     InsufficientFunds,
     NoTransferAccount,
     OverSingleLimit,
-    ProfileError,
     ProfileUnavailable,
     SelfTransfer,
     TransferRefused,
@@ -42,6 +40,7 @@ from bot.profile.models import (
 )
 from bot.profile.service import ProfileService
 from tests.conftest import audit_log
+from tests.helpers import at_once
 
 ZHANG, WANG, LIU = "C000001", "C000002", "C000003"
 PURPOSE = "测试转账"
@@ -229,21 +228,12 @@ def test_the_phone_for_a_code_is_read_in_full_and_audited(service, sessions) -> 
 def test_two_transfers_at_once_cannot_pass_the_daily_limit_together(service, sessions) -> None:
     set_debit_card(sessions, ZHANG, daily_transfer_limit=Decimal(10000))
     balance = current_account(sessions, ZHANG).balance
-    start, outcomes = threading.Barrier(2), []
 
-    def transfer() -> None:
-        start.wait()
-        try:
-            pay(ProfileService(sessions), ZHANG, "冯瑜", "6000")
-            outcomes.append("paid")
-        except ProfileError as error:  # over the limit, or the database was busy: nothing moved
-            outcomes.append(type(error).__name__)
+    def transfer() -> str:
+        pay(ProfileService(sessions), ZHANG, "冯瑜", "6000")
+        return "paid"
 
-    threads = [threading.Thread(target=transfer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(transfer, transfer)
     paid = outcomes.count("paid")
     assert paid <= 1 and current_account(sessions, ZHANG).balance == balance - paid * 6000
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from bot.profile.access import Actor
-from bot.profile.errors import AccessDenied, InsufficientHolding, NotFound, ProfileError
+from bot.profile.errors import AccessDenied, InsufficientHolding, NotFound
 from bot.profile.models import Customer, PlanStatus, Product, RiskLevel, Role
 from bot.profile.service import ProfileService
 from tests.conftest import audit_log, holding
+from tests.helpers import at_once
 
 ZHANG, WANG, LIU, CHEN = "C000001", "C000002", "C000003", "C000004"
 PURPOSE = "测试赎回"
@@ -92,21 +92,12 @@ def test_simultaneous_redemptions_never_oversell(db_url, sessions) -> None:
     """Two processes' worth of requests at once: at most one of two 60% redemptions goes through."""
     held = holding(sessions, LIU, "970001").amount
     part = (held * Decimal("0.6")).quantize(Decimal("0.01"))
-    start, outcomes = threading.Barrier(2), []
 
-    def redeem() -> None:
-        start.wait()
-        try:
-            ProfileService(sessions).redeem(bot_for(LIU), LIU, "970001", part, purpose=PURPOSE)
-            outcomes.append("sold")
-        except ProfileError as error:  # refused, or the database was busy: either way nothing sold
-            outcomes.append(type(error).__name__)
+    def redeem() -> str:
+        ProfileService(sessions).redeem(bot_for(LIU), LIU, "970001", part, purpose=PURPOSE)
+        return "sold"
 
-    threads = [threading.Thread(target=redeem) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(redeem, redeem)
     sold = outcomes.count("sold")
     assert sold <= 1 and holding(sessions, LIU, "970001").amount == held - sold * part
 
