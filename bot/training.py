@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.settings import PROJECT_ROOT
 
-TRAINING_INPUTS = ("config.yml", "domain.yml", "domain", "data", "bot/nlu", "bot/text.py")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "domain", "data", "bot/nlu", "bot/text.py", "bot/sentiment.py")
 KEEP_MODELS = 3
 
 
