@@ -26,6 +26,7 @@ from actions.appointments import by_label, pick_by_keywords
 from actions.config import message, policy
 from actions.customer import Lookup, answer
 from actions.formatting import format_moment
+from actions.handoff import hand_over
 from actions.services import profile_service
 from actions.session import request_message, verified_customer
 from bot.privacy import mask_pii
@@ -273,4 +274,4 @@ class ActionSubmitComplaint(Action):
         compose = partial(filed_reply, category=category, description=description)
         text = await asyncio.to_thread(answer, tracker, self.profiles, FILE_PURPOSE, compose)
         dispatcher.utter_message(text=text)
-        return clear
+        return [*clear, *hand_over("complaint")]  # a complaints handler takes over, with the ticket

@@ -1,4 +1,4 @@
-"""Low NLU confidence: try the knowledge base, else offer the likeliest topics; a human the second time.
+"""Low NLU confidence: try the knowledge base, else offer the likeliest topics; a person the second time.
 
 Customers often ask things NLU has no intent for but the knowledge base answers (提前还款有手续费吗),
 so the knowledge base gets the first word. A turn counts towards the "second time" only when the
@@ -15,8 +15,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import message, messages
+from actions.handoff import hand_over
 from actions.knowledge import ANSWERED, search_reply
 from actions.services import KnowledgeBase, knowledge_base
+from bot.handoff.policy import escalation_policy
 
 ACTION_NAME = "action_handle_low_confidence"
 MAX_CHOICES = 3
@@ -66,12 +68,9 @@ class ActionHandleLowConfidence(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         labels = messages("intent_labels")
-        if low_confidence_streak(tracker.events) >= 2:
-            dispatcher.utter_message(
-                text=message("low_confidence", "offer_human"),
-                buttons=[{"title": message("low_confidence", "human_button"), "payload": "/request_human"}],
-            )
-            return []
+        if low_confidence_streak(tracker.events) >= escalation_policy().low_confidence_streak:
+            dispatcher.utter_message(text=message("low_confidence", "handing_over"))
+            return hand_over("bot_failed")
         reply = search_reply(self.knowledge(), tracker.latest_message.get("text") or "", None)
         if reply is not None:
             reply.send(dispatcher)

@@ -4,7 +4,8 @@
 and is consulted first when NLU is unsure (actions/fallback.py). Three outcomes, decided by
 ``knowledge_base.search`` with the calibrated thresholds of knowledge_base/retrieval.yml:
 
-* confident: the article's answer, with "有用 / 没用" buttons (and a human for escalated topics);
+* confident: the article's answer, with "有用 / 没用" buttons; an article marked ``escalate`` is
+  followed by a handoff to a person (actions/handoff.py);
 * ambiguous: the 2-3 closest articles' questions as buttons to pick from;
 * none: the topic's overview (actions/messages.yml) or an honest "not found" with a human.
 
@@ -28,11 +29,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import message, messages
 from actions.customer import Lookup
+from actions.handoff import hand_over
 from actions.personal import FEE_CATEGORY, fee_note
 from actions.services import KnowledgeBase, feedback_store, knowledge_base, profile_service
 from actions.session import channel_of, verified_customer
 from bot.profile.errors import ProfileError
 from bot.profile.service import ProfileService
+from knowledge_base.articles import Article
 from knowledge_base.feedback import FeedbackStore
 from knowledge_base.search import Answer, Retriever
 
@@ -74,14 +77,12 @@ def human_button(key: str = "human_button") -> dict[str, str]:
 
 
 def article_reply(retriever: Retriever, article_id: str, outcome: str) -> Reply:
-    """The article's answer with vote buttons; topics marked ``escalate`` also offer a human."""
+    """The article's answer with vote buttons."""
     article = retriever.index.articles[article_id]
     buttons = [
         {"title": message("knowledge", "helpful_button"), "payload": vote(article_id, "yes")},
         {"title": message("knowledge", "unhelpful_button"), "payload": vote(article_id, "no")},
     ]
-    if article.escalate:
-        buttons.append(human_button())
     return Reply(article.answer, outcome, buttons, {"article_id": article_id, "question": article.question})
 
 
@@ -146,11 +147,17 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def is_fee_answer(knowledge: KnowledgeBase, reply: Reply) -> bool:
+def answered_article(knowledge: KnowledgeBase, reply: Reply) -> Article | None:
+    """The article a reply gave the customer; None for suggestions, overviews and "not found"."""
     article_id = reply.details.get("article_id")
     if reply.outcome not in ANSWERED or knowledge.retriever is None or article_id is None:
-        return False
-    return knowledge.retriever.index.articles[article_id].category == FEE_CATEGORY
+        return None
+    return knowledge.retriever.index.articles[article_id]
+
+
+def is_fee_answer(knowledge: KnowledgeBase, reply: Reply) -> bool:
+    article = answered_article(knowledge, reply)
+    return article is not None and article.category == FEE_CATEGORY
 
 
 def with_tier_terms(reply: Reply, profiles: ProfileService, customer_no: str) -> Reply:
@@ -188,7 +195,13 @@ class ActionSearchKnowledgeBase(Action):
         if customer and is_fee_answer(self.knowledge(), reply):
             reply = await asyncio.to_thread(with_tier_terms, reply, self.profiles(), customer)
         reply.send(dispatcher)
-        return []
+        return hand_over("kb_escalate") if needs_person(self.knowledge(), reply) else []
+
+
+def needs_person(knowledge: KnowledgeBase, reply: Reply) -> bool:
+    """An answer from an article marked ``escalate``: a person takes over after it."""
+    article = answered_article(knowledge, reply)
+    return article is not None and article.escalate
 
 
 class ActionRecordKbFeedback(Action):

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import message, messages, policy
 from actions.customer import ASSISTANT_ID, Lookup
 from actions.services import profile_service
 from actions.session import channel_of, session_customer
+from bot.handoff.policy import TIER_SLOT
 from bot.profile.access import Actor
 from bot.profile.errors import ProfileError
 from bot.profile.models import Role, Tier
@@ -61,16 +62,18 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         customer = session_customer(tracker)
-        text = await asyncio.to_thread(self._personal_greeting, customer) if customer else None
+        summary = await asyncio.to_thread(self._summary, customer) if customer else None
         greetings = messages("welcome")
-        dispatcher.utter_message(text=text or greetings.get(channel_of(tracker), greetings["default"]))
-        return [SessionStarted(), ActionExecuted("action_listen")]
+        text = greeting(summary) if summary else greetings.get(channel_of(tracker), greetings["default"])
+        dispatcher.utter_message(text=text)
+        tier = [SlotSet(TIER_SLOT, summary.tier.value)] if summary else []  # for the escalation policy
+        return [SessionStarted(), *tier, ActionExecuted("action_listen")]
 
-    def _personal_greeting(self, customer_no: str) -> str | None:
+    def _summary(self, customer_no: str) -> CustomerSummary | None:
         """None when the profile store cannot say who this is: the channel's greeting then."""
         actor = Actor(ASSISTANT_ID, Role.BOT, serving=customer_no)
         try:
-            return greeting(self.profiles().customer_summary(actor, customer_no, purpose=GREETING_PURPOSE))
+            return self.profiles().customer_summary(actor, customer_no, purpose=GREETING_PURPOSE)
         except ProfileError as error:
             logger.warning("greeting without the profile: %s", type(error).__name__)
             return None

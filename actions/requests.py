@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.config import message, policy
+from actions.handoff import hand_over
 from actions.knowledge import ActionSearchKnowledgeBase
 from actions.services import KnowledgeBase, knowledge_base
 from actions.session import request_message, verified_customer
@@ -48,6 +49,9 @@ def is_request(intent: str | None, text: str) -> bool:
     return cue(text) and not (_ASKING.search(text) or _TROUBLE.search(text))
 
 
+COMPLAIN = "complain"
+
+
 class ActionBeginRequest(Action):
     def __init__(self, knowledge: Callable[[], KnowledgeBase] = knowledge_base) -> None:
         self.knowledge = knowledge
@@ -62,9 +66,13 @@ class ActionBeginRequest(Action):
         intent = (request.get("intent") or {}).get("name")
         if not is_request(intent, request.get("text") or ""):
             events = await ActionSearchKnowledgeBase(self.knowledge).run(dispatcher, tracker, domain)
+            if any(event.get("event") == "followup" for event in events):  # a person takes over
+                return events
             return [*events, FollowupAction("action_listen")]  # answered: the rule's form does not start
         if verified_customer(tracker):
             return []
+        if intent == COMPLAIN:  # an upset customer is not asked for a phone number first: a person is
+            return hand_over("complaint")
         dispatcher.utter_message(text=message("verification", "needed"))
         return [
             SlotSet(RESUME_SLOT, policy("verification", "resume").get(intent)),

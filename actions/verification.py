@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import math
 import re
 from collections.abc import Callable
@@ -29,10 +30,12 @@ from actions.config import message
 from actions.customer import ASSISTANT_ID, Lookup, answer
 from actions.services import blind_codes, one_time_codes, profile_service, sealer
 from actions.session import VERIFIED_SLOT, channel_of, verified_customer
+from bot.handoff.policy import TIER_SLOT
 from bot.identifiers import mask_phone
 from bot.identity import CodeCheck, OneTimeCodes
 from bot.privacy import Sealer
 from bot.profile.access import Actor
+from bot.profile.errors import ProfileError
 from bot.profile.models import Channel, Role
 from bot.profile.service import ProfileService
 from bot.text import fold_width
@@ -41,9 +44,12 @@ PHONE_SLOT, CODE_SLOT = "verification_phone", "verification_code"
 CANDIDATE_SLOT, HANDLE_SLOT, RESUME_SLOT = "verification_candidate", "verification_handle", "resume_action"
 FORM_SLOTS = (PHONE_SLOT, CODE_SLOT, CANDIDATE_SLOT, HANDLE_SLOT)
 VERIFIED, LOCKED, EXPIRED = "verified", "locked", "expired"  # how the code step ended
+logger = logging.getLogger(__name__)
+
 IDENTIFY_PURPOSE = "客户通过短信验证码验证身份"
 BIND_PURPOSE = "验证通过后绑定微信账号"
 GREET_PURPOSE = "验证通过后称呼客户"
+TIER_PURPOSE = "验证通过后确定客户等级以便转接合适的人工"
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 _RESEND = re.compile(r"重发|重新发|再发|没收到|收不到|没有收到")
 
@@ -153,7 +159,16 @@ class ValidateVerificationForm(FormValidationAction):
                 tracker.sender_id,
                 purpose=BIND_PURPOSE,
             )
-        return {CODE_SLOT: VERIFIED, VERIFIED_SLOT: customer}
+        tier = await asyncio.to_thread(self._tier, customer)
+        return {CODE_SLOT: VERIFIED, VERIFIED_SLOT: customer, TIER_SLOT: tier}
+
+    def _tier(self, customer: str) -> str | None:
+        """The customer's tier for the escalation policy (private banking goes to an advisor)."""
+        try:
+            return Lookup(self.profiles(), customer, TIER_PURPOSE).summary().tier.value
+        except ProfileError as error:
+            logger.warning("verified without the tier: %s", type(error).__name__)
+            return None
 
 
 # Requests resumed by running their action right here: after a followup action nothing in the rules

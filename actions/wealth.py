@@ -50,6 +50,8 @@ PAUSE, RESUME = "pause", "resume"
 CENT = Decimal("0.01")
 MAX_ECHO_CHARS = 20  # of the customer's words repeated back ("您目前没有持有“…”")
 ADVISOR_PAYLOAD = "/book_appointment"
+# A large redemption (above redemption.warn_share) may go to a wealth advisor now (escalation.yml).
+LARGE_REDEMPTION_PAYLOAD = '/request_human{"handoff_reason": "large_redemption"}'
 
 
 # -- the profile store, for one verified customer ---------------------------------------------------
@@ -451,6 +453,7 @@ class ActionAskRedeemConfirmed(_ProfileQuestion):
         if (share := large_share(amount, found)) is not None:
             advisor = advisor_phrase(advisor_name(lookup))
             lines.append(message("wealth", "large_warning", share=f"{share:.0%}", advisor=advisor))
+            buttons.append(button(message("wealth", "advisor_now_button"), LARGE_REDEMPTION_PAYLOAD))
             buttons.append(button(message("wealth", "advisor_button"), ADVISOR_PAYLOAD))
         lines.append(message("wealth", "confirm_question"))
         return Prompt("\n".join(lines), buttons)

@@ -41,6 +41,19 @@ def prepare_profiles(settings: Settings) -> None:
         return
     state = f"seeded the demo bank ({report.customers} customers)" if report else "up to date"
     print(f"==> profile database: {state}", flush=True)
+    prepare_console_logins(settings)
+
+
+def prepare_console_logins(settings: Settings) -> None:
+    """Demo staff get the documented console password (``BANKBOT_DEMO_STAFF_PASSWORD``) once."""
+    from bot.handoff.agents import AgentDirectory
+    from bot.profile.db import session_factory
+
+    given = AgentDirectory(session_factory(settings.profile_db)).ensure_demo_logins(
+        settings.demo_staff_password
+    )
+    if given:
+        print(f"==> agent console: {given} demo staff can log in at {settings.gateway_url}/agent", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,9 @@ from sanic.response import HTTPResponse
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "gateway"
-# Keys of an action's message (``dispatcher.utter_message(..., knowledge_base={...})``) passed on.
-FORWARDED_METADATA = ("knowledge_base",)
+# Keys of an action's message (``dispatcher.utter_message(..., knowledge_base={...})``) passed on;
+# ``handoff`` is taken off by the gateway (bot/conversation.py), customers never see it.
+FORWARDED_METADATA = ("knowledge_base", "handoff")
 
 
 class GatewayOutput(CollectingOutputChannel):

@@ -1,10 +1,10 @@
-"""The gateway: where customer messages enter and replies leave.
+"""The gateway: where customer messages enter and replies leave, and where agents work.
 
-It owns the customer-facing HTTP surface (today the REST channel; later web widget,
-WeChat and the agent console), checks every request before anything reaches the
-assistant, and forwards valid messages to the Rasa server with PII masked (card and
-ID numbers, phone numbers, e-mail addresses: ``bot.privacy``), so that Rasa, the
-actions, their logs and the tracker store never hold them.
+It owns the HTTP surface: the REST channel, the web chat (Socket.IO, ``bot.webchat``), the agent
+console (``bot.handoff.console``). It checks every request before anything reaches the assistant
+and masks PII (card and ID numbers, phone numbers, e-mail addresses: ``bot.privacy``), so that
+Rasa, the actions, their logs and the tracker store never hold them. Each message then goes to
+``bot.conversation.Conversations``, which decides whether the bot or a person answers it.
 """
 
 from __future__ import annotations
@@ -13,23 +13,30 @@ import asyncio
 import logging
 from typing import Any
 
-import aiohttp
-from sanic import Sanic, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import messages
+from bot.conversation import Conversations
+from bot.handoff.agents import AgentDirectory
+from bot.handoff.console import Hub, console_blueprint
+from bot.handoff.desk import Desk, Item
+from bot.handoff.knowledge import LazyKnowledgeBase
 from bot.identity import TokenError, token_verifier, web_customer
 from bot.privacy import PiiSpan, Sealer, find_pii, handle_key, mask_every_log_record, mask_pii
-from bot.profile.db import session_factory
+from bot.profile.db import session_factory, upgrade
 from bot.profile.errors import ProfileUnavailable
 from bot.profile.service import ProfileService
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings, load_settings
+from bot.webchat import WebChat
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
 RASA_TIMEOUT_SECONDS = 30
+REST, WEBCHAT = "rest", "socketio"  # channel names the actions and the service desk see
 
 
 class BadRequest(ValueError):
@@ -52,20 +59,93 @@ def _bot_reply(sender: str, text: str) -> list[dict[str, str]]:
     return [{"recipient_id": sender, "text": text}]
 
 
+class Gateway:
+    """The gateway's parts: one object, built before the server starts, shared by its channels."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        sessions = session_factory(settings.profile_db)
+        self.profiles = ProfileService(sessions)
+        self.desk = Desk(sessions)
+        self.agents = AgentDirectory(sessions)
+        self.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS)
+        self.hub = Hub(self.desk)
+        self.conversations = Conversations(
+            self.desk, self.agents, self.rasa, self.hub.queue_changed, self.hub.customer_turn
+        )
+        self.webchat = WebChat(
+            self.identify_token, self.chat, self.customer_left, self.catch_up, settings.max_message_chars
+        )
+        self.tokens = token_verifier(settings)
+        self.sealer = Sealer(handle_key(settings))
+        self.knowledge = LazyKnowledgeBase(settings)
+
+    async def identify_token(self, token: str) -> str | None:
+        return await asyncio.to_thread(web_customer, self.tokens.verify(token), self.profiles)
+
+    async def chat(self, conversation: str, text: str, metadata: dict[str, str]) -> list[dict[str, Any]]:
+        """A web chat message, masked like a REST one; an apology when it cannot be answered now."""
+        try:
+            return await self.answer(conversation, WEBCHAT, text, metadata.get("customer_no"))
+        except (RasaUnavailable, ProfileUnavailable) as error:
+            logger.error("a web chat message was not answered: %s", error)
+            return _bot_reply(conversation, messages.SERVICE_UNAVAILABLE)
+
+    async def answer(
+        self, sender: str, channel: str, text: str, customer: str | None
+    ) -> list[dict[str, Any]]:
+        """Mask the message and let the bot or the agent who owns the conversation have it."""
+        found = find_pii(text)
+        metadata = message_metadata(channel, customer, found, self.sealer)
+        return await self.conversations.handle(sender, channel, mask_pii(text, found), metadata)
+
+    async def customer_left(self, conversation: str) -> None:
+        item = await asyncio.to_thread(self.desk.customer_left, conversation)
+        if item is not None:
+            await self.hub.customer_left(item)
+
+    async def catch_up(self, conversation: str) -> list[dict[str, Any]]:
+        """What a reconnecting customer missed while no socket was open."""
+        return [{"text": t.text} for t in await asyncio.to_thread(self.desk.undelivered, conversation)]
+
+    async def deliver(self, item: Item, replies: list[dict[str, Any]]) -> None:
+        """Agent and bot messages initiated from the console, on the customer's channel.
+
+        A customer with no open socket (REST, or a closed tab) gets them with their next request.
+        """
+        if await self.webchat.emit(item.conversation_id, replies):
+            await asyncio.to_thread(self.desk.mark_delivered, item.conversation_id)
+            return
+        for message in replies:
+            if not (message.get("metadata") or {}).get("agent_name"):  # agent turns are stored already
+                await asyncio.to_thread(
+                    self.desk.hold_for_customer, item.conversation_id, message.get("text", "")
+                )
+
+    def console(self) -> Blueprint:
+        return console_blueprint(
+            self.desk,
+            self.agents,
+            self.hub,
+            deliver=self.deliver,
+            agent_said=self.conversations.agent_said,
+            bot_resumes=self.conversations.bot_resumes,
+            profiles=lambda: self.profiles,
+            kb_search=self.knowledge.search,
+        )
+
+
 def create_app(settings: Settings) -> Sanic:
     app = Sanic("bankbot_gateway")
     app.config.REQUEST_MAX_SIZE = 64 * 1024
-
-    @app.before_server_start
-    async def open_http(app: Sanic, _loop: Any) -> None:
-        app.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_SECONDS))
-        app.ctx.tokens = token_verifier(settings)
-        app.ctx.profiles = ProfileService(session_factory(settings.profile_db))
-        app.ctx.sealer = Sealer(handle_key(settings))
+    gateway = Gateway(settings)
+    app.ctx.gateway = gateway
+    gateway.webchat.server.attach(app)
+    app.blueprint(gateway.console())
 
     @app.after_server_stop
     async def close_http(app: Sanic, _loop: Any) -> None:
-        await app.ctx.http.close()
+        await gateway.rasa.close()
 
     @app.get("/health")
     async def health(_request: Request) -> HTTPResponse:
@@ -74,8 +154,8 @@ def create_app(settings: Settings) -> Sanic:
     @app.get("/ready")
     async def ready(request: Request) -> HTTPResponse:
         checks = {
-            "rasa": await _reachable(request.app.ctx.http, f"{settings.rasa_url}/"),
-            "actions": await _reachable(request.app.ctx.http, f"{settings.action_url}/health"),
+            "rasa": await gateway.rasa.reachable("/"),
+            "actions": await gateway.rasa.reachable(f"{settings.action_url}/health", absolute=True),
         }
         status = 200 if all(checks.values()) else 503
         return response.json({"ready": status == 200, "checks": checks}, status=status)
@@ -87,7 +167,7 @@ def create_app(settings: Settings) -> Sanic:
         except BadRequest as error:
             return response.json({"error": str(error), "message": messages.BAD_REQUEST}, status=400)
         try:
-            customer = await _identify(request)
+            customer = await _identify(request, gateway)
         except TokenError as error:
             logger.warning("refused a web token: %s", error)
             return response.json({"error": "invalid token", "message": messages.LOGIN_EXPIRED}, status=401)
@@ -99,9 +179,13 @@ def create_app(settings: Settings) -> Sanic:
         if len(text) > settings.max_message_chars:
             notice = messages.MESSAGE_TOO_LONG.format(limit=settings.max_message_chars)
             return response.json(_bot_reply(sender, notice))
-        found = find_pii(text)
-        metadata = message_metadata("rest", customer, found, request.app.ctx.sealer)
-        return await _forward_to_rasa(request.app.ctx.http, settings, sender, mask_pii(text, found), metadata)
+        try:
+            replies = await gateway.answer(sender, REST, text, customer)
+        except (RasaUnavailable, ProfileUnavailable) as error:
+            logger.error("a REST message was not answered: %s", error)
+            return response.json(_bot_reply(sender, messages.SERVICE_UNAVAILABLE), status=503)
+        missed = await gateway.catch_up(sender)  # agent replies since the client's last request
+        return response.json([*({"recipient_id": sender, **m} for m in missed), *replies])
 
     return app
 
@@ -128,15 +212,7 @@ def _json_body(request: Request) -> Any:
         return None
 
 
-async def _reachable(http: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as reply:
-            return reply.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
-async def _identify(request: Request) -> str | None:
+async def _identify(request: Request, gateway: Gateway) -> str | None:
     """The customer behind ``Authorization: Bearer <token>``; None for anonymous requests.
 
     Only the gateway sets ``customer_no`` in the metadata Rasa receives: clients cannot claim one.
@@ -147,29 +223,17 @@ async def _identify(request: Request) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError("the Authorization header is not 'Bearer <token>'")
-    identity = request.app.ctx.tokens.verify(token.strip())
-    return await asyncio.to_thread(web_customer, identity, request.app.ctx.profiles)
-
-
-async def _forward_to_rasa(
-    http: aiohttp.ClientSession, settings: Settings, sender: str, text: str, metadata: dict[str, str]
-) -> HTTPResponse:
-    payload = {"sender": sender, "message": text, "metadata": metadata}
-    url = f"{settings.rasa_url}/webhooks/gateway/webhook"
-    try:
-        async with http.post(url, json=payload) as reply:
-            if reply.status == 200:
-                return response.json(await reply.json())
-            logger.error("Rasa answered HTTP %s for a REST message", reply.status)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        logger.error("Rasa server unreachable: %s", error)
-    return response.json(_bot_reply(sender, messages.SERVICE_UNAVAILABLE), status=503)
+    return await gateway.identify_token(token.strip())
 
 
 def main() -> None:
     settings = load_settings()
     mask_every_log_record()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        upgrade(settings.profile_db)  # the service desk's tables live in the profile database
+    except ProfileUnavailable as error:
+        logger.error("service desk unavailable until the database is reachable: %s", error)
     create_app(settings).run(
         host=settings.gateway_host, port=settings.gateway_port, access_log=False, workers=1
     )

@@ -11,3 +11,23 @@ SERVICE_UNAVAILABLE = (
     "如有紧急情况（如银行卡丢失、被骗），请立即拨打星海银行 24 小时客服热线 400-820-9555。"
 )
 LOGIN_EXPIRED = "您的登录状态已失效，请重新登录星海手机银行或网上银行后再打开在线客服。"
+
+# Human handoff (bot/conversation.py). The bot's own "正在为您转接…" comes from actions/messages.yml.
+QUEUE_POSITION = (
+    "您当前排在第 {position} 位，预计等待约 {minutes} 分钟。"
+    "等待期间您可以继续补充情况，客服接入后会一并看到。"
+)
+STILL_WAITING = "已收到，客服接入后会第一时间看到您的留言。您目前排在第 {position} 位，请稍候。"
+NOBODY_ONLINE = (
+    "抱歉，目前暂无{skill}方向的客服在线。"
+    "您可以登记回电，客服上线后会尽快联系您；也可以继续等待或返回智能助手。"
+)
+CALLBACK_BUTTON = "登记回电"
+CANCEL_BUTTON = "取消排队，返回智能助手"
+HANDOFF_CANCELLED = "好的，已为您取消人工排队，智能助手小星继续为您服务。请问还有什么可以帮您？"
+CALLBACK_BOOKED = (
+    "已为您登记回电，客服上线后会通过本对话或您在本行预留的联系电话与您联系。在此期间小星继续为您服务。"
+)
+BACK_TO_BOT = "人工服务已结束，智能助手小星继续为您服务。请问还有什么可以帮您？"
+AGENT_JOINED = "人工客服{name}已接入，正在查看您的情况，请稍候。"
+TRANSFERRED = "正在为您转接{skill}方向的客服，请稍候，您之前说明的情况会一并转交，无需重复。"

@@ -54,6 +54,7 @@ class Settings:
     kb_model_dir: Path
     kb_feedback_db: str
     profile_db: str
+    demo_staff_password: str  # given to demo staff without a console password (README: agent console)
 
     web_token_algorithm: str
     web_token_public_key_file: Path | None
@@ -108,6 +109,7 @@ def load_settings() -> Settings:
         kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),
         kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
         profile_db=os.environ.get("PROFILE_DB") or f"sqlite:///{data_dir / 'profile.db'}",
+        demo_staff_password=os.environ.get("BANKBOT_DEMO_STAFF_PASSWORD") or "xinghai-demo",
         web_token_algorithm=os.environ.get("WEB_TOKEN_ALGORITHM", "").strip() or "HS256",
         web_token_public_key_file=_optional_path("WEB_TOKEN_PUBLIC_KEY_FILE"),
         web_token_issuer=os.environ.get("WEB_TOKEN_ISSUER", "").strip() or None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bot.handoff.models  # noqa: F401  (the handoff tables share the metadata)
 from bot.profile.db import create_engine
 from bot.profile.models import Base
 from bot.settings import load_settings

@@ -1,0 +1,1 @@
+"""Custom Rasa dialogue policies (config.yml ``policies``)."""

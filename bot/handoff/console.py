@@ -1,0 +1,303 @@
+"""The agent console: the page at ``/agent``, its JSON API under ``/agent/api/`` and live updates.
+
+Every API call but login needs ``Authorization: Bearer <token>`` (401 otherwise). Agents see and
+claim only conversations their skills cover (supervisors: all); a claim two agents race for is won
+by one, the other gets 409, as does replying to a conversation that is closed or someone else's.
+Live updates go over a WebSocket (``/agent/ws?token=…``): the queue whenever it changes, customer
+messages of the agent's conversations, and a note when a customer disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
+
+from bot import messages
+from bot.handoff.agents import Agent, AgentDirectory, LoginFailed, NotAuthenticated
+from bot.handoff.desk import Desk, DeskError, Forbidden, Item, Turn
+from bot.handoff.models import CLOSED, HANDED_BACK
+from bot.handoff.policy import escalation_policy
+from bot.handoff.profile_panel import customer_panel
+from bot.privacy import find_pii, mask_pii
+from bot.profile.errors import ProfileUnavailable
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
+DISPOSITIONS = {
+    "resolved": "已解决",
+    "follow_up": "需后续跟进",
+    "referred": "已转其他部门",
+    "no_response": "客户未回复",
+}
+MAX_REPLY_CHARS = 2000
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def error(status: int, code: str, message: str) -> HTTPResponse:
+    return response.json({"error": code, "message": message}, status=status)
+
+
+class Hub:
+    """Open agent WebSockets, and what to push to whom."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.sockets: dict[Any, Agent] = {}
+
+    async def queue_changed(self) -> None:
+        for socket, agent in list(self.sockets.items()):
+            items = await asyncio.to_thread(self.desk.queue_for, agent)
+            await self._send(socket, {"type": "queue", "items": [item.as_dict(pos) for item, pos in items]})
+
+    async def to_owner(self, item: Item, message: dict[str, Any]) -> None:
+        """To the agent who owns the conversation; while it waits, to everyone who could take it."""
+        for socket, agent in list(self.sockets.items()):
+            if agent.staff_no == item.agent or (item.agent is None and agent.can_take(item.skill)):
+                await self._send(socket, message)
+
+    async def customer_turn(self, item: Item, turn: Turn) -> None:
+        await self.to_owner(
+            item, {"type": "turn", "conversation_id": item.conversation_id, "turn": turn.as_dict()}
+        )
+
+    async def customer_left(self, item: Item) -> None:
+        await self.to_owner(item, {"type": "customer_left", "conversation_id": item.conversation_id})
+        await self.conversation_changed(item)
+
+    async def conversation_changed(self, item: Item) -> None:
+        await self.to_owner(item, {"type": "conversation", "conversation": item.as_dict()})
+
+    async def _send(self, socket: Any, message: dict[str, Any]) -> None:
+        try:
+            await socket.send(json.dumps(message, ensure_ascii=False))
+        except Exception:  # a closed socket is dropped; its handler cleans up too
+            self.sockets.pop(socket, None)
+
+
+def console_blueprint(
+    desk: Desk,
+    agents: AgentDirectory,
+    hub: Hub,
+    deliver: Callable[[Item, list[dict[str, Any]]], Awaitable[None]],
+    agent_said: Callable[[Item, Turn], Awaitable[None]],
+    bot_resumes: Callable[[Item, str], Awaitable[list[dict[str, Any]]]],
+    profiles: Callable[[], Any],
+    kb_search: Callable[[str], list[dict[str, str]]],
+) -> Blueprint:
+    bp = Blueprint("agent_console", url_prefix="/agent")
+
+    def authenticated(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def check(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return error(401, "missing token", "请先登录坐席工作台。")
+            try:
+                request.ctx.agent = await asyncio.to_thread(agents.authenticate, token.strip())
+            except NotAuthenticated:
+                return error(401, "invalid token", "登录已失效，请重新登录。")
+            request.ctx.token = token.strip()
+            try:
+                return await handler(request, *args, **kwargs)
+            except DeskError as refused:
+                return error(refused.status, str(refused), _desk_message(refused))
+
+        return check
+
+    @bp.get("/")
+    async def page(_request: Request) -> HTTPResponse:
+        return await _static("agent.html")
+
+    @bp.get("/static/<name>")
+    async def static(_request: Request, name: str) -> HTTPResponse:
+        return await _static(name)
+
+    @bp.post("/api/login")
+    async def login(request: Request) -> HTTPResponse:
+        body = request.json if _is_json_object(request) else {}
+        staff_no, password = body.get("staff_no"), body.get("password")
+        if not isinstance(staff_no, str) or not isinstance(password, str) or len(password) > 256:
+            return error(400, "staff_no and password required", "请输入工号和密码。")
+        try:
+            token, agent = await asyncio.to_thread(agents.login, staff_no.strip(), password)
+        except LoginFailed:
+            logger.warning("failed console login for %s", staff_no[:16])
+            return error(401, "wrong staff number or password", "工号或密码错误。")
+        return response.json({"token": token, "agent": _agent_json(agent)})
+
+    @bp.post("/api/logout")
+    @authenticated
+    async def logout(request: Request) -> HTTPResponse:
+        await asyncio.to_thread(agents.logout, request.ctx.token)
+        return response.json({"ok": True})
+
+    @bp.get("/api/meta")
+    @authenticated
+    async def meta(request: Request) -> HTTPResponse:
+        return response.json(
+            {
+                "agent": _agent_json(request.ctx.agent),
+                "skills": escalation_policy().skills,
+                "dispositions": DISPOSITIONS,
+            }
+        )
+
+    @bp.get("/api/queue")
+    @authenticated
+    async def queue(request: Request) -> HTTPResponse:
+        items = await asyncio.to_thread(desk.queue_for, request.ctx.agent)
+        return response.json({"items": [item.as_dict(position) for item, position in items]})
+
+    @bp.get("/api/conversations")
+    @authenticated
+    async def mine(request: Request) -> HTTPResponse:
+        items = await asyncio.to_thread(desk.owned_by, request.ctx.agent)
+        return response.json({"items": [item.as_dict() for item in items]})
+
+    @bp.get("/api/conversations/<conversation_id>")
+    @authenticated
+    async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
+        item, turns = await asyncio.to_thread(desk.get, conversation_id)
+        _may_see(request.ctx.agent, item)
+        return response.json({"conversation": item.as_dict(), "transcript": [t.as_dict() for t in turns]})
+
+    @bp.post("/api/conversations/<conversation_id>/claim")
+    @authenticated
+    async def claim(request: Request, conversation_id: str) -> HTTPResponse:
+        item = await asyncio.to_thread(desk.claim, conversation_id, request.ctx.agent)
+        await deliver(item, [{"text": messages.AGENT_JOINED.format(name=item.agent_name)}])
+        await hub.queue_changed()
+        return response.json({"conversation": item.as_dict()})
+
+    @bp.post("/api/conversations/<conversation_id>/messages")
+    @authenticated
+    async def send(request: Request, conversation_id: str) -> HTTPResponse:
+        text = (request.json or {}).get("text") if _is_json_object(request) else None
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY_CHARS:
+            return error(400, "text required", f"回复内容不能为空，且不超过 {MAX_REPLY_CHARS} 字。")
+        masked = mask_pii(text.strip(), find_pii(text.strip()))
+        item, turn = await asyncio.to_thread(desk.agent_says, conversation_id, request.ctx.agent, masked)
+        await deliver(item, [{"text": turn.text, "metadata": {"agent_name": turn.agent_name}}])
+        await agent_said(item, turn)
+        return response.json({"turn": turn.as_dict()})
+
+    @bp.post("/api/conversations/<conversation_id>/transfer")
+    @authenticated
+    async def transfer(request: Request, conversation_id: str) -> HTTPResponse:
+        skill = (request.json or {}).get("skill") if _is_json_object(request) else None
+        if skill not in escalation_policy().skills:
+            return error(400, "unknown skill", "请选择要转接的技能组。")
+        item = await asyncio.to_thread(desk.transfer, conversation_id, request.ctx.agent, skill)
+        label = escalation_policy().skills[skill]
+        await deliver(item, [{"text": messages.TRANSFERRED.format(skill=label)}])
+        await hub.queue_changed()
+        return response.json({"conversation": item.as_dict()})
+
+    @bp.post("/api/conversations/<conversation_id>/handback")
+    @authenticated
+    async def handback(request: Request, conversation_id: str) -> HTTPResponse:
+        return await _end(request, conversation_id, HANDED_BACK, "resolved")
+
+    @bp.post("/api/conversations/<conversation_id>/close")
+    @authenticated
+    async def close(request: Request, conversation_id: str) -> HTTPResponse:
+        disposition = (request.json or {}).get("disposition") if _is_json_object(request) else None
+        if disposition not in DISPOSITIONS:
+            return error(400, "unknown disposition", "请选择结束原因。")
+        return await _end(request, conversation_id, CLOSED, disposition)
+
+    async def _end(request: Request, conversation_id: str, outcome: str, disposition: str) -> HTTPResponse:
+        item = await asyncio.to_thread(desk.end, conversation_id, request.ctx.agent, outcome, disposition)
+        await deliver(item, await bot_resumes(item, "closed" if outcome == CLOSED else "handback"))
+        await hub.conversation_changed(item)
+        return response.json({"conversation": item.as_dict()})
+
+    @bp.get("/api/conversations/<conversation_id>/customer")
+    @authenticated
+    async def customer(request: Request, conversation_id: str) -> HTTPResponse:
+        item, _ = await asyncio.to_thread(desk.get, conversation_id)
+        _may_see(request.ctx.agent, item)
+        try:
+            panel = await asyncio.to_thread(customer_panel, profiles(), request.ctx.agent, item.customer_no)
+        except ProfileUnavailable:
+            return error(503, "profile unavailable", "客户资料暂时无法查询，请稍后再试。")
+        return response.json(panel)
+
+    @bp.get("/api/kb")
+    @authenticated
+    async def knowledge(request: Request) -> HTTPResponse:
+        query = (request.args.get("q") or "").strip()[:200]
+        articles = await asyncio.to_thread(kb_search, query) if query else []
+        return response.json({"articles": articles})
+
+    @bp.websocket("/ws")
+    async def live(request: Request, socket: Any) -> None:
+        try:
+            agent = await asyncio.to_thread(agents.authenticate, request.args.get("token") or "")
+        except NotAuthenticated:
+            await socket.close(code=4401, reason="invalid token")
+            return
+        hub.sockets[socket] = agent
+        try:
+            await hub.queue_changed()
+            async for _ in socket:  # the console only listens; anything it sends is a keep-alive
+                await asyncio.to_thread(agents.authenticate, request.args.get("token") or "")
+        except NotAuthenticated:
+            await socket.close(code=4401, reason="session ended")
+        finally:
+            hub.sockets.pop(socket, None)
+
+    return bp
+
+
+async def _static(name: str) -> HTTPResponse:
+    path = STATIC / name
+    if path.suffix not in STATIC_TYPES or path.parent != STATIC or not path.is_file():
+        return error(404, "not found", "页面不存在。")
+    return await response.file(path, mime_type=STATIC_TYPES[path.suffix])
+
+
+def _may_see(agent: Agent, item: Item) -> None:
+    """Agents open conversations they own or could claim; supervisors any."""
+    if item.agent != agent.staff_no and not agent.can_take(item.skill):
+        raise Forbidden("not your conversation")
+
+
+def _agent_json(agent: Agent) -> dict[str, Any]:
+    skills = escalation_policy().skills
+    return {
+        "staff_no": agent.staff_no,
+        "name": agent.name,
+        "role": agent.role.value,
+        "role_label": agent.role.label,
+        "skills": list(agent.skills),
+        "skill_labels": {skill: skills.get(skill, skill) for skill in agent.skills},
+    }
+
+
+def _is_json_object(request: Request) -> bool:
+    try:
+        return isinstance(request.json, dict)
+    except Exception:  # malformed JSON
+        return False
+
+
+DESK_MESSAGES = {
+    403: "您没有处理该会话的权限（技能组不匹配）。",
+    404: "会话不存在或已结束。",
+    409: "该会话已被其他坐席接入，或已结束，无法执行此操作。",
+}
+
+
+def _desk_message(refused: DeskError) -> str:
+    return DESK_MESSAGES.get(refused.status, "请求无法处理，请刷新后重试。")

@@ -1,0 +1,116 @@
+"""The web chat channel: Socket.IO with the event protocol of Rasa's socketio channel.
+
+A client connects (optionally with ``auth={"token": <signed customer token>}``), asks for a
+session (``session_request`` → ``session_confirm``), sends ``user_uttered`` and receives
+``bot_uttered``. The session id is the conversation id; every socket of a session joins its room,
+so replies, agent messages and the bot's return after a handoff reach all of the customer's tabs,
+also when they come from the agent console rather than from the customer's own message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from bot import messages
+from bot.identity import TokenError
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "socketio"
+MAX_SESSION_ID = 128
+Handle = Callable[[str, str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+
+
+def bot_uttered(message: dict[str, Any]) -> dict[str, Any]:
+    """Rasa's socketio shape: buttons become ``quick_replies``; metadata (KB article, agent) kept."""
+    data: dict[str, Any] = {"text": message.get("text", "")}
+    if message.get("buttons"):
+        data["quick_replies"] = [
+            {"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+            for b in message["buttons"]
+        ]
+    if message.get("metadata"):
+        data["metadata"] = message["metadata"]
+    return data
+
+
+class WebChat:
+    def __init__(
+        self,
+        identify: Callable[[str], Awaitable[str | None]],
+        handle: Handle,
+        on_leave: Callable[[str], Awaitable[None]],
+        on_join: Callable[[str], Awaitable[list[dict[str, Any]]]],
+        max_chars: int,
+    ) -> None:
+        self.identify, self.handle, self.on_leave, self.on_join = identify, handle, on_leave, on_join
+        self.max_chars = max_chars
+        self.server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        self.server.on("connect", self._connect)
+        self.server.on("session_request", self._session_request)
+        self.server.on("user_uttered", self._user_uttered)
+        self.server.on("disconnect", self._disconnect)
+
+    def connected(self, conversation_id: str) -> bool:
+        return any(True for _ in self.server.manager.get_participants("/", conversation_id))
+
+    async def emit(self, conversation_id: str, replies: list[dict[str, Any]]) -> bool:
+        """Send to every open socket of the conversation; False when none is open."""
+        if not self.connected(conversation_id):
+            return False
+        for message in replies:
+            await self.server.emit("bot_uttered", bot_uttered(message), room=conversation_id)
+        return True
+
+    async def _connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> bool:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            customer = await self.identify(token) if isinstance(token, str) and token else None
+        except TokenError as error:
+            logger.warning("refused a web chat token: %s", error)
+            return False
+        await self.server.save_session(sid, {"customer_no": customer, "conversation": None})
+        return True
+
+    async def _session_request(self, sid: str, data: Any) -> None:
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        valid = (
+            isinstance(requested, str) and 0 < len(requested) <= MAX_SESSION_ID and requested.isprintable()
+        )
+        conversation = requested if valid else uuid.uuid4().hex
+        session = await self.server.get_session(sid)
+        session["conversation"] = conversation
+        await self.server.save_session(sid, session)
+        self.server.enter_room(sid, conversation)
+        await self.server.emit("session_confirm", conversation, room=sid)
+        for message in await self.on_join(conversation):
+            await self.server.emit("bot_uttered", bot_uttered(message), room=sid)
+
+    async def _user_uttered(self, sid: str, data: Any) -> None:
+        session = await self.server.get_session(sid)
+        conversation = session.get("conversation")
+        text = data.get("message") if isinstance(data, dict) else None
+        if conversation is None:
+            await self.server.emit("bot_uttered", {"text": messages.BAD_REQUEST}, room=sid)
+            return
+        if not isinstance(text, str) or not text.strip():
+            await self.emit(conversation, [{"text": messages.EMPTY_MESSAGE}])
+            return
+        if len(text) > self.max_chars:
+            await self.emit(conversation, [{"text": messages.MESSAGE_TOO_LONG.format(limit=self.max_chars)}])
+            return
+        metadata = {"customer_no": session["customer_no"]} if session.get("customer_no") else {}
+        await self.emit(conversation, await self.handle(conversation, text, metadata))
+
+    async def _disconnect(self, sid: str) -> None:
+        session = await self.server.get_session(sid)
+        conversation = session.get("conversation") if session else None
+        if conversation and not any(
+            s != sid for s, _ in self.server.manager.get_participants("/", conversation)
+        ):
+            await self.on_leave(conversation)
