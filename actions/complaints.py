@@ -253,7 +253,7 @@ def filed_reply(lookup: Lookup, category: TicketCategory, description: str) -> s
         resolve_by=format_moment(ticket.resolve_by),
         handler=ticket.handler_name,
     )
-    return f"{filed}\n{message('complaint', 'human_offer')}"
+    return filed
 
 
 class ActionSubmitComplaint(Action):

@@ -102,7 +102,7 @@ class ActionHandoffToHuman(Action):
         facts = await asyncio.to_thread(known_customer, self.profiles(), customer, escalation.skill)
         summary = summarise(tracker.events, escalation, facts, messages("intent_labels"))
         if escalation.reason == "fraud":
-            dispatcher.utter_message(response="utter_fraud_report")
+            dispatcher.utter_message(text=message("handoff", "fraud_advice"))  # while they wait
         handoff = {**escalation.as_dict(), "customer_no": customer, "summary": summary.as_dict()}
         text = message("handoff", "connecting", skill=escalation.skill_label)
         dispatcher.utter_message(text=text, handoff=handoff)

@@ -41,7 +41,7 @@ def reply(sender: str, text: str, buttons: list[dict[str, str]] | None = None) -
 
 def during_handoff(text: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """A customer message an agent answers, as a tracker event: no intent, the bot never predicted it."""
-    parse = {"text": text, "intent": {"name": None, "confidence": 0.0}, "entities": []}
+    parse = {"text": text, "intent": {}, "entities": []}  # Rasa's event schema: a name must be a string
     return {"event": "user", "text": text, "parse_data": parse, "metadata": {**metadata, "to_agent": True}}
 
 

@@ -86,7 +86,7 @@ class WebChat:
         session = await self.server.get_session(sid)
         session["conversation"] = conversation
         await self.server.save_session(sid, session)
-        self.server.enter_room(sid, conversation)
+        await self.server.enter_room(sid, conversation)
         await self.server.emit("session_confirm", conversation, room=sid)
         for message in await self.on_join(conversation):
             await self.server.emit("bot_uttered", bot_uttered(message), room=sid)

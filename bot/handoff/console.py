@@ -19,6 +19,7 @@ from typing import Any
 
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
+from websockets.exceptions import ConnectionClosed
 
 from bot import messages
 from bot.handoff.agents import Agent, AgentDirectory, LoginFailed, NotAuthenticated
@@ -250,10 +251,12 @@ def console_blueprint(
         hub.sockets[socket] = agent
         try:
             await hub.queue_changed()
-            async for _ in socket:  # the console only listens; anything it sends is a keep-alive
+            while await socket.recv() is not None:  # the console only listens; what it sends keeps it alive
                 await asyncio.to_thread(agents.authenticate, request.args.get("token") or "")
         except NotAuthenticated:
             await socket.close(code=4401, reason="session ended")
+        except ConnectionClosed:
+            pass  # the agent closed the page
         finally:
             hub.sockets.pop(socket, None)
 

@@ -258,6 +258,7 @@ class Desk:
                 sa.update(HandoffTurn)
                 .where(HandoffTurn.handoff_id.in_(ids), HandoffTurn.who.in_(FOR_CUSTOMER))
                 .values(delivered=True)
+                .execution_options(synchronize_session=False)
             )
 
     # -- the agent's side ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ def _placeholders(text: str) -> set:
 
 def test_intent_labels_cover_every_business_intent(domain) -> None:
     chitchat = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "inform"}
-    button_only = {"kb_choose_article", "kb_feedback"}
+    button_only = {"kb_choose_article", "kb_feedback", "rate_service", "handoff_ended"}
     business = set(domain["intents"]) - chitchat - button_only
     assert business == set(messages("intent_labels"))
 

@@ -58,14 +58,16 @@ def test_first_low_confidence_turn_offers_choices(domain) -> None:
     assert [b["title"] for b in buttons] == ["还款", "账单查询", "额度"]
 
 
-def test_second_low_confidence_turn_offers_a_human(domain) -> None:
+def test_second_low_confidence_turn_hands_over_to_a_person(domain) -> None:
     dispatcher = CollectingDispatcher()
     events = [user("nlu_fallback"), action("action_handle_low_confidence"), user("nlu_fallback")]
     tracker = make_tracker(latest_message={"intent_ranking": RANKING}, events=events)
-    asyncio.run(ActionHandleLowConfidence(no_knowledge_base).run(dispatcher, tracker, domain))
-    message = dispatcher.messages[0]
-    assert "人工" in message["text"]
-    assert message["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    result = asyncio.run(ActionHandleLowConfidence(no_knowledge_base).run(dispatcher, tracker, domain))
+    assert "人工" in dispatcher.messages[0]["text"]
+    assert [(e["event"], e.get("value") or e["name"]) for e in result] == [
+        ("slot", "bot_failed"),
+        ("followup", "action_handoff_to_human"),
+    ]
 
 
 def test_no_business_topic_asks_to_rephrase(domain) -> None:

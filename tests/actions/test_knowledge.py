@@ -115,11 +115,33 @@ def test_an_unavailable_knowledge_base_falls_back_to_the_overview() -> None:
     assert reply["text"] == messages("topic_overview")["card_service"]
 
 
-def test_an_escalated_topic_also_offers_a_person(kb_retriever: Retriever) -> None:
+def test_an_escalated_topic_is_answered_then_handed_to_a_person(kb_retriever: Retriever) -> None:
     escalated = next(i for i, a in kb_retriever.index.articles.items() if a.escalate)
-    entities = [{"entity": "kb_article", "value": escalated}]
-    reply = run_search(kb_retriever, "", "kb_choose_article", entities)
-    assert reply["buttons"][-1]["payload"] == "/request_human"
+    latest = {
+        "text": "",
+        "intent": {"name": "kb_choose_article"},
+        "entities": [{"entity": "kb_article", "value": escalated}],
+    }
+    dispatcher = CollectingDispatcher()
+    action = ActionSearchKnowledgeBase(lambda: KnowledgeBase(kb_retriever))
+    events = asyncio.run(action.run(dispatcher, make_tracker(latest_message=latest), {}))
+    [reply] = dispatcher.messages
+    assert reply["text"] == kb_retriever.index.articles[escalated].answer
+    assert [(e["event"], e.get("value") or e["name"]) for e in events] == [
+        ("slot", "kb_escalate"),
+        ("followup", "action_handoff_to_human"),
+    ]
+
+
+def test_an_ordinary_answer_does_not_hand_over(kb_retriever: Retriever) -> None:
+    ordinary = next(i for i, a in kb_retriever.index.articles.items() if not a.escalate)
+    latest = {
+        "text": "",
+        "intent": {"name": "kb_choose_article"},
+        "entities": [{"entity": "kb_article", "value": ordinary}],
+    }
+    action = ActionSearchKnowledgeBase(lambda: KnowledgeBase(kb_retriever))
+    assert asyncio.run(action.run(CollectingDispatcher(), make_tracker(latest_message=latest), {})) == []
 
 
 def test_a_wrong_nlu_topic_does_not_hide_a_clear_answer(kb_retriever: Retriever) -> None:

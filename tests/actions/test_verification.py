@@ -97,7 +97,11 @@ def test_a_customers_phone_gets_a_code_and_the_right_code_verifies(desk: Desk, s
 
     [(_, code)] = desk.delivered.sent
     result, _ = desk.code(f"验证码是 {code[:3]} {code[3:]}", slots)
-    assert result == {"verification_code": "verified", "verified_customer_no": "C000001"}
+    assert result == {
+        "verification_code": "verified",
+        "verified_customer_no": "C000001",
+        "customer_tier": "vip",
+    }
     lookups = [r for r in audit_log(sessions) if r.operation == "customer_by_phone"]
     assert [(r.customer_no, r.outcome.value) for r in lookups] == [("C000001", "ok")]
 

@@ -305,7 +305,12 @@ def test_a_large_redemption_warns_and_offers_the_assigned_advisor(service, domai
     assert "T+1确认，赎回T+3到账" in question["text"]
     assert "大额赎回可能影响您的资产配置" in question["text"] and "44%" in question["text"]
     assert "您的专属客户经理李娜" in question["text"]
-    assert [b["payload"] for b in question["buttons"]] == ["/affirm", "/deny", "/book_appointment"]
+    assert [b["payload"] for b in question["buttons"]] == [
+        "/affirm",
+        "/deny",
+        '/request_human{"handoff_reason": "large_redemption"}',  # a wealth advisor now (P2)
+        "/book_appointment",
+    ]
 
 
 def test_a_large_redemption_without_an_assigned_advisor_offers_one(service, domain) -> None:

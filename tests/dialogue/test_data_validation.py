@@ -8,7 +8,7 @@ import yaml
 
 from bot.settings import PROJECT_ROOT
 
-BUTTON_ONLY_INTENTS = ("kb_choose_article", "kb_feedback")
+BUTTON_ONLY_INTENTS = ("kb_choose_article", "kb_feedback", "rate_service", "handoff_ended")
 
 
 def test_rasa_data_validate_warns_only_about_button_only_intents() -> None:

@@ -107,6 +107,9 @@ def test_a_conversation_with_an_agent(desk, agents) -> None:
     desk.agent_says("c2", zhao, "您好，我是赵敏")
     assert [t.text for t in desk.undelivered("c2")] == ["您好，我是赵敏"]
     assert desk.undelivered("c2") == []  # handed over once
+    desk.agent_says("c2", zhao, "请稍等")
+    desk.mark_delivered("c2")  # sent over the customer's open socket
+    assert desk.undelivered("c2") == []
     assert desk.customer_left("c2").customer_present is False
     assert desk.customer_left("c2") is None  # noted once
     desk.customer_says("c2", "我回来了")
@@ -115,7 +118,15 @@ def test_a_conversation_with_an_agent(desk, agents) -> None:
     with pytest.raises(Conflict):
         desk.agent_says("c2", zhao, "还有吗")  # replying after the conversation went back to the bot
     item, transcript = desk.get("c2")
-    assert [t.who for t in transcript] == ["customer", "system", "agent", "system", "customer", "system"]
+    assert [t.who for t in transcript] == [
+        "customer",
+        "system",
+        "agent",
+        "agent",
+        "system",
+        "customer",
+        "system",
+    ]
     assert desk.rating_due("c2").id == item.id
     desk.rate(item.id, 4)
     desk.rate(item.id, 1)  # the first rating counts

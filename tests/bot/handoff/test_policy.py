@@ -121,7 +121,7 @@ def test_turns_remember_the_active_form() -> None:
         (("reasons", "fraud", "skill"), "astrology", "unknown skill"),
         (("intents", "request_human"), "no_such_reason", "unknown reason"),
         (("topic_skills", "repayment"), "astrology", "topic_skills.repayment"),
-        (("sentiment",), None, "sentiment: missing"),
+        (("sentiment",), None, r"sentiment: missing"),
     ],
 )
 def test_malformed_config_is_refused_with_the_entry_named(path, value, complaint) -> None:
@@ -137,5 +137,5 @@ def test_malformed_config_is_refused_with_the_entry_named(path, value, complaint
 def test_unreadable_config_file(tmp_path) -> None:
     broken = tmp_path / "escalation.yml"
     broken.write_text("reasons: [", encoding="utf-8")
-    with pytest.raises(PolicyConfigError, match="escalation.yml"):
+    with pytest.raises(PolicyConfigError, match=r"escalation\.yml"):
         EscalationPolicy.load(broken)

@@ -1,0 +1,82 @@
+"""The whole system as `make run` starts it, once for all end-to-end tests: real processes on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from tests.helpers import free_port, http, wait_for
+
+TOKEN = "e2e-secret-token"
+WEB_SECRET = "e2e-web-token-secret-0123456789abcdef"
+STAFF_PASSWORD = "e2e-staff-password"
+
+
+@pytest.fixture(scope="session")
+def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    ports = {name: free_port() for name in ("GATEWAY_PORT", "RASA_PORT", "ACTION_PORT")}
+    data_dir = tmp_path_factory.mktemp("var")
+    env = dict(
+        os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        RASA_AUTH_TOKEN=TOKEN,
+        BANKBOT_DATA_DIR=str(data_dir),
+        WEB_TOKEN_SECRET=WEB_SECRET,
+        BANKBOT_DEMO_STAFF_PASSWORD=STAFF_PASSWORD,
+        LOG_LEVEL="DEBUG",  # Rasa logs message texts only at DEBUG: the PII test reads those lines too
+    )
+    log = tmp_path_factory.mktemp("logs") / "system.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    urls = {
+        "gateway": f"http://127.0.0.1:{ports['GATEWAY_PORT']}",
+        "rasa": f"http://127.0.0.1:{ports['RASA_PORT']}",
+        "actions": f"http://127.0.0.1:{ports['ACTION_PORT']}",
+    }
+    try:
+        wait_for(f"{urls['gateway']}/ready", 240, process)
+    except (RuntimeError, TimeoutError):
+        process.kill()
+        pytest.fail(f"system did not start:\n{log.read_text(errors='replace')[-5000:]}")
+    yield {**urls, "process": process, "log": str(log), "data_dir": data_dir}
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def say(system: dict[str, Any], sender: str, text: str, login: str | None = None) -> list[dict]:
+    """A customer's message; ``login`` is the website's user id the customer is logged in as."""
+    headers = {"Authorization": f"Bearer {web_login(login)}"} if login else {}
+    status, body = http(
+        "POST",
+        f"{system['gateway']}/webhooks/rest/webhook",
+        {"sender": sender, "message": text},
+        headers=headers,
+    )
+    assert status == 200, body
+    return body
+
+
+def web_login(user_id: str) -> str:
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    return jwt.encode({"sub": user_id, "exp": expires}, WEB_SECRET, algorithm="HS256")
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
