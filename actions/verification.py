@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 IDENTIFY_PURPOSE = "客户通过短信验证码验证身份"
 BIND_PURPOSE = "验证通过后绑定微信账号"
 GREET_PURPOSE = "验证通过后称呼客户"
+# NLU may read the last digits of a typed phone number (139****0003) as a card tail; a later "余额呢"
+# must not then ask about card 0003.
+NOT_A_CARD = {"card_tail": None}
 TIER_PURPOSE = "验证通过后确定客户等级以便转接合适的人工"
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 _RESEND = re.compile(r"重发|重新发|再发|没收到|收不到|没有收到")
@@ -100,9 +103,9 @@ class ValidateVerificationForm(FormValidationAction):
         check = await self._send_code(tracker, phone, customer)
         if check.verdict == LOCKED:
             dispatcher.utter_message(text=lock_message(check))
-            return {PHONE_SLOT: mask_phone(phone), CODE_SLOT: LOCKED}
+            return {PHONE_SLOT: mask_phone(phone), CODE_SLOT: LOCKED, **NOT_A_CARD}
         dispatcher.utter_message(text=message("verification", "code_sent", phone=mask_phone(phone)))
-        return {PHONE_SLOT: mask_phone(phone), CANDIDATE_SLOT: customer, HANDLE_SLOT: handle}
+        return {PHONE_SLOT: mask_phone(phone), CANDIDATE_SLOT: customer, HANDLE_SLOT: handle, **NOT_A_CARD}
 
     async def validate_verification_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

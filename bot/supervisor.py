@@ -164,7 +164,8 @@ def _print_banner(settings: Settings, seconds: float) -> None:
     print(
         f"""
 ==> 星海银行智能客服 is running (started in {seconds:.0f} s). Ctrl-C stops everything.
-    gateway        {settings.gateway_url}   REST: POST /webhooks/rest/webhook
+    gateway        {settings.gateway_url}   REST: POST /webhooks/rest/webhook · web chat: Socket.IO
+    agent console  {settings.gateway_url}/agent   demo staff XH1001 … (README: human handoff)
     Rasa server    {settings.rasa_url}   HTTP API enabled{token}
     action server  {settings.action_url}
     talk to it:    make shell

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -235,6 +236,13 @@ def test_agent_api_refuses_without_a_valid_token(system, header) -> None:
 def test_agent_login_refuses_bad_credentials(system, body) -> None:
     status, answer = http("POST", f"{system['gateway']}/agent/api/login", body)
     assert status in (400, 401) and answer["message"]
+
+
+def test_knowledge_base_quick_insert(system) -> None:
+    zhao = Agent(system["gateway"], "XH1001")
+    status, body = zhao.call("GET", "/kb?q=" + quote("信用卡年费怎么收"))
+    assert status == 200 and "年费" in body["articles"][0]["answer"]
+    assert zhao.call("GET", "/kb?q=")[1] == {"articles": []}
 
 
 def test_agent_api_bad_requests(system) -> None:
