@@ -80,6 +80,9 @@ function connect(attempt) {
   const socket = new WebSocket(`${scheme}${location.host}/agent/ws?token=${encodeURIComponent(state.token)}`);
   state.socket = socket;
   socket.onmessage = (frame) => onEvent(JSON.parse(frame.data));
+  // presence: the server counts an agent online while it hears from the console (bot/handoff/agents.py)
+  const heartbeat = setInterval(() => { if (socket.readyState === WebSocket.OPEN) socket.send("ping"); }, 60000);
+  socket.addEventListener("close", () => clearInterval(heartbeat));
   socket.onopen = () => { if (attempt > 0) refresh(); };
   socket.onclose = () => {
     if (!state.token || state.socket !== socket) return;
