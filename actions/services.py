@@ -21,8 +21,7 @@ from bot.profile.db import session_factory
 from bot.profile.service import ProfileService
 from bot.settings import load_settings
 from knowledge_base.feedback import FeedbackStore
-from knowledge_base.index import IndexLoadError
-from knowledge_base.search import Retriever
+from knowledge_base.search import LOAD_ERRORS, Retriever, configured_retriever
 
 logger = logging.getLogger(__name__)
 _loading = threading.Lock()
@@ -38,12 +37,9 @@ class KnowledgeBase:
 
 @cache
 def _load_knowledge_base() -> KnowledgeBase:
-    settings = load_settings()
     try:
-        retriever = Retriever.load(
-            settings.kb_index_dir, settings.kb_articles_dir, model_dir=settings.kb_model_dir
-        )
-    except (IndexLoadError, ValueError, OSError) as error:  # ValueError: invalid articles or config
+        retriever = configured_retriever(load_settings())
+    except LOAD_ERRORS as error:
         logger.error("knowledge base unavailable, answering with topic overviews only: %s", error)
         return KnowledgeBase(None, str(error))
     logger.info("knowledge base loaded: %d articles", len(retriever.index.article_ids))

@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from knowledge_base.config import RetrievalConfig, load_config
-from knowledge_base.index import KnowledgeIndex, embed, load_index, tokenize
+from knowledge_base.index import IndexLoadError, KnowledgeIndex, embed, load_index, tokenize
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from bot.settings import Settings
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Outcome = Literal["confident", "ambiguous", "none"]
@@ -253,3 +255,13 @@ def lead(dense: np.ndarray, position: int) -> float:
     others = np.delete(dense, position)
     runner_up = others[np.isfinite(others)].max(initial=-1.0)
     return float(dense[position] - runner_up)
+
+
+# What loading the configured knowledge base can fail with (ValueError: invalid articles or config);
+# callers answer without it then.
+LOAD_ERRORS = (IndexLoadError, ValueError, OSError)
+
+
+def configured_retriever(settings: Settings) -> Retriever:
+    """The knowledge base ``settings`` point at, for the bot and the agent console alike."""
+    return Retriever.load(settings.kb_index_dir, settings.kb_articles_dir, model_dir=settings.kb_model_dir)

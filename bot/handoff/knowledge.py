@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge_base.search import Retriever
 
 logger = logging.getLogger(__name__)
 RESULTS = 5
@@ -19,7 +23,7 @@ class LazyKnowledgeBase:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._retriever: object | None = None
+        self._retriever: Retriever | None = None
         self._failed = False
 
     def search(self, query: str) -> list[dict[str, str]]:
@@ -32,19 +36,14 @@ class LazyKnowledgeBase:
             {"id": r.id, "title": articles[r.id].question, "answer": articles[r.id].answer} for r in results
         ]
 
-    def _load(self):
+    def _load(self) -> Retriever | None:
         with self._lock:
             if self._retriever is None and not self._failed:
-                from knowledge_base.index import IndexLoadError
-                from knowledge_base.search import Retriever
+                from knowledge_base.search import LOAD_ERRORS, configured_retriever  # pulls in torch
 
                 try:
-                    self._retriever = Retriever.load(
-                        self.settings.kb_index_dir,
-                        self.settings.kb_articles_dir,
-                        model_dir=self.settings.kb_model_dir,
-                    )
-                except (IndexLoadError, ValueError, OSError) as error:
+                    self._retriever = configured_retriever(self.settings)
+                except LOAD_ERRORS as error:
                     logger.error("knowledge-base quick insert unavailable: %s", error)
                     self._failed = True
             return self._retriever
