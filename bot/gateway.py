@@ -25,18 +25,25 @@ from bot.handoff.desk import Desk, Item
 from bot.handoff.knowledge import LazyKnowledgeBase
 from bot.identity import TokenError, token_verifier, web_customer
 from bot.privacy import PiiSpan, Sealer, find_pii, handle_key, mask_every_log_record, mask_pii
+from bot.profile.access import Actor
 from bot.profile.db import session_factory, upgrade
 from bot.profile.errors import ProfileUnavailable
+from bot.profile.models import Channel, Role
 from bot.profile.service import ProfileService
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings, load_settings
 from bot.webchat import WebChat
+from bot.wechat.api import OUTSIDE_WINDOW, CustomerServiceApi, WechatApiError
+from bot.wechat.channel import WechatChannel, WechatConfig
+from bot.wechat.store import WechatStore
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
 RASA_TIMEOUT_SECONDS = 30
-REST, WEBCHAT = "rest", "socketio"  # channel names the actions and the service desk see
+REST, WEBCHAT, WECHAT = "rest", "socketio", "wechat"  # channel names the actions and the desk see
+GATEWAY_ACTOR = Actor("gateway", Role.BOT)
+WECHAT_PURPOSE = "识别已绑定的微信用户"
 
 
 class BadRequest(ValueError):
@@ -79,6 +86,33 @@ class Gateway:
         self.tokens = token_verifier(settings)
         self.sealer = Sealer(handle_key(settings))
         self.knowledge = LazyKnowledgeBase(settings)
+        self.wechat = self._wechat(settings, sessions)
+
+    def _wechat(self, settings: Settings, sessions: Any) -> WechatChannel | None:
+        """The WeChat channel when the Official Account is configured (``WECHAT_*`` variables)."""
+        if not (settings.wechat_token and settings.wechat_app_id):
+            return None
+        config = WechatConfig(settings.wechat_token, settings.wechat_app_id, settings.wechat_aes_key)
+        store = WechatStore(sessions)
+        secret = settings.wechat_app_secret or ""
+        api = CustomerServiceApi(settings.wechat_api_base, settings.wechat_app_id, secret, store)
+        return WechatChannel(config, store, api, self.wechat_message)
+
+    async def wechat_message(self, openid: str, text: str) -> list[dict[str, Any]]:
+        """A WeChat user's message; bound users (verified once by SMS) are known customers."""
+        try:
+            binding = await asyncio.to_thread(
+                self.profiles.customer_by_binding,
+                GATEWAY_ACTOR,
+                Channel.WECHAT,
+                openid,
+                purpose=WECHAT_PURPOSE,
+            )
+            customer = binding.customer_no if binding is not None and binding.verified else None
+            return await self.answer(openid, WECHAT, text, customer)
+        except (RasaUnavailable, ProfileUnavailable) as error:
+            logger.error("a WeChat message was not answered: %s", error)
+            return _bot_reply(openid, messages.SERVICE_UNAVAILABLE)
 
     async def identify_token(self, token: str) -> str | None:
         return await asyncio.to_thread(web_customer, self.tokens.verify(token), self.profiles)
@@ -113,6 +147,9 @@ class Gateway:
 
         A customer with no open socket (REST, or a closed tab) gets them with their next request.
         """
+        if item.channel == WECHAT and self.wechat is not None:
+            await self._deliver_on_wechat(item, replies)
+            return
         if await self.webchat.emit(item.conversation_id, replies):
             await asyncio.to_thread(self.desk.mark_delivered, item.conversation_id)
             return
@@ -121,6 +158,17 @@ class Gateway:
                 await asyncio.to_thread(
                     self.desk.hold_for_customer, item.conversation_id, message.get("text", "")
                 )
+
+    async def _deliver_on_wechat(self, item: Item, replies: list[dict[str, Any]]) -> None:
+        """Through the customer-service API; when WeChat refuses (48-hour window …) the agent is told."""
+        try:
+            await self.wechat.deliver(item.conversation_id, replies)
+            await asyncio.to_thread(self.desk.mark_delivered, item.conversation_id)
+        except WechatApiError as error:
+            note = messages.WECHAT_WINDOW_CLOSED if error.code == OUTSIDE_WINDOW else messages.WECHAT_NOT_SENT
+            logger.warning("WeChat delivery failed: %s", error)
+            await asyncio.to_thread(self.desk.note, item.conversation_id, note.format(code=error.code))
+            await self.hub.conversation_changed(item)
 
     def console(self) -> Blueprint:
         return console_blueprint(
@@ -142,6 +190,8 @@ def create_app(settings: Settings) -> Sanic:
     app.ctx.gateway = gateway
     gateway.webchat.server.attach(app)
     app.blueprint(gateway.console())
+    if gateway.wechat is not None:
+        app.blueprint(gateway.wechat.blueprint())
 
     @app.after_server_stop
     async def close_http(app: Sanic, _loop: Any) -> None:

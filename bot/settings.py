@@ -55,6 +55,11 @@ class Settings:
     kb_feedback_db: str
     profile_db: str
     demo_staff_password: str  # given to demo staff without a console password (README: agent console)
+    wechat_app_id: str | None
+    wechat_token: str | None
+    wechat_aes_key: str | None  # EncodingAESKey; without it only plaintext mode is accepted
+    wechat_app_secret: str | None
+    wechat_api_base: str
 
     web_token_algorithm: str
     web_token_public_key_file: Path | None
@@ -110,6 +115,11 @@ def load_settings() -> Settings:
         kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
         profile_db=os.environ.get("PROFILE_DB") or f"sqlite:///{data_dir / 'profile.db'}",
         demo_staff_password=os.environ.get("BANKBOT_DEMO_STAFF_PASSWORD") or "xinghai-demo",
+        wechat_app_id=os.environ.get("WECHAT_APP_ID") or None,
+        wechat_token=os.environ.get("WECHAT_TOKEN") or None,
+        wechat_aes_key=os.environ.get("WECHAT_ENCODING_AES_KEY") or None,
+        wechat_app_secret=os.environ.get("WECHAT_APP_SECRET") or None,
+        wechat_api_base=os.environ.get("WECHAT_API_BASE") or "https://api.weixin.qq.com",
         web_token_algorithm=os.environ.get("WEB_TOKEN_ALGORITHM", "").strip() or "HS256",
         web_token_public_key_file=_optional_path("WEB_TOKEN_PUBLIC_KEY_FILE"),
         web_token_issuer=os.environ.get("WEB_TOKEN_ISSUER", "").strip() or None,

@@ -246,6 +246,11 @@ class Desk:
                 row.delivered = True
             return [_turn(session, row) for row in rows]
 
+    def note(self, conversation_id: str, text: str) -> None:
+        """A note for the agent in the transcript (e.g. WeChat refused to deliver a message)."""
+        with session_scope(self.sessions) as session:
+            _add_turn(session, _latest(session, conversation_id), "system", text)
+
     def hold_for_customer(self, conversation_id: str, text: str) -> None:
         """A bot message for a customer not connected now (REST): handed over with their next request."""
         with session_scope(self.sessions) as session:

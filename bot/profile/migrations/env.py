@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import bot.handoff.models  # noqa: F401  (the handoff tables share the metadata)
+import bot.handoff.models
+import bot.wechat.store  # noqa: F401
 from bot.profile.db import create_engine
 from bot.profile.models import Base
 from bot.settings import load_settings
