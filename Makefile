@@ -12,6 +12,7 @@ help:  ## list the targets
 
 setup:  ## create the pinned Python 3.10 environment (once; reused across clones)
 	@bash scripts/setup_env.sh
+	@bash scripts/setup_web.sh
 
 train: setup  ## train the Rasa model unless data/config are unchanged (content-hash cache)
 	@$(PY) -m bot train

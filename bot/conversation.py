@@ -39,6 +39,11 @@ def reply(sender: str, text: str, buttons: list[dict[str, str]] | None = None) -
     return {**message, "buttons": buttons} if buttons else message
 
 
+def with_state(message: Reply, state: str) -> Reply:
+    """Tell clients who serves the conversation now (``queued`` / ``agent`` / ``bot``), for the widget."""
+    return {**message, "metadata": {**(message.get("metadata") or {}), "handoff_state": state}}
+
+
 def during_handoff(text: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """A customer message an agent answers, as a tracker event: no intent, the bot never predicted it."""
     parse = {"text": text, "intent": {}, "entities": []}  # Rasa's event schema: a name must be a string
@@ -90,7 +95,7 @@ class Conversations:
         await asyncio.to_thread(leave, sender)
         await self.on_queue_change()
         await self._record_in_tracker(sender, [{"event": "bot", "text": text}])
-        return [reply(sender, text)]
+        return [with_state(reply(sender, text), "bot")]
 
     async def _rating(self, sender: str, text: str) -> str:
         """A bare "5" right after a handoff is its rating: recorded here, and passed on as the payload."""
@@ -130,11 +135,11 @@ class Conversations:
         cancel = {"title": messages.CANCEL_BUTTON, "payload": CANCEL_PAYLOAD}
         if not serving:
             callback = {"title": messages.CALLBACK_BUTTON, "payload": CALLBACK_PAYLOAD}
-            return reply(
-                sender, messages.NOBODY_ONLINE.format(skill=item.summary.get("skill", "")), [callback, cancel]
-            )
+            text = messages.NOBODY_ONLINE.format(skill=item.summary.get("skill", ""))
+            return with_state(reply(sender, text, [callback, cancel]), "queued")
         minutes = Desk.wait_minutes(position, len(serving))
-        return reply(sender, messages.QUEUE_POSITION.format(position=position, minutes=minutes), [cancel])
+        notice = messages.QUEUE_POSITION.format(position=position, minutes=minutes)
+        return with_state(reply(sender, notice, [cancel]), "queued")
 
     async def _record_in_tracker(self, sender: str, events: list[dict[str, Any]]) -> None:
         """Keep the tracker's history complete; a failure is logged, the handoff goes on."""
@@ -156,7 +161,8 @@ class Conversations:
         """After a hand-back or close: the bot says so and asks for a rating (``action_handoff_ended``)."""
         entities = {"handoff_outcome": outcome}
         try:
-            return await self.rasa.trigger_intent(item.conversation_id, "handoff_ended", entities)
+            replies = await self.rasa.trigger_intent(item.conversation_id, "handoff_ended", entities)
         except RasaUnavailable as error:
             logger.error("the bot could not resume after a handoff: %s", error)
-            return [reply(item.conversation_id, messages.BACK_TO_BOT)]
+            replies = [reply(item.conversation_id, messages.BACK_TO_BOT)]
+        return [with_state(m, "bot") if i == 0 else m for i, m in enumerate(replies)]

@@ -24,6 +24,7 @@ from bot.handoff.console import Hub, console_blueprint
 from bot.handoff.desk import Desk, Item
 from bot.handoff.knowledge import LazyKnowledgeBase
 from bot.identity import TokenError, token_verifier, web_customer
+from bot.inbound import InboundOnce
 from bot.privacy import PiiSpan, Sealer, find_pii, handle_key, mask_every_log_record, mask_pii
 from bot.profile.access import Actor
 from bot.profile.db import session_factory, upgrade
@@ -32,7 +33,7 @@ from bot.profile.models import Channel, Role
 from bot.profile.service import ProfileService
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings, load_settings
-from bot.webchat import WebChat
+from bot.webchat import WebChat, widget_blueprint
 from bot.wechat.api import OUTSIDE_WINDOW, CustomerServiceApi, WechatApiError
 from bot.wechat.channel import WechatChannel, WechatConfig
 from bot.wechat.store import WechatStore
@@ -80,8 +81,15 @@ class Gateway:
         self.conversations = Conversations(
             self.desk, self.agents, self.rasa, self.hub.queue_changed, self.hub.customer_turn
         )
+        self.seen = InboundOnce(sessions)
         self.webchat = WebChat(
-            self.identify_token, self.chat, self.customer_left, self.catch_up, settings.max_message_chars
+            self.identify_token,
+            self.chat,
+            self.customer_left,
+            self.catch_up,
+            self.history,
+            self.seen,
+            settings.max_message_chars,
         )
         self.tokens = token_verifier(settings)
         self.sealer = Sealer(handle_key(settings))
@@ -96,7 +104,7 @@ class Gateway:
         store = WechatStore(sessions)
         secret = settings.wechat_app_secret or ""
         api = CustomerServiceApi(settings.wechat_api_base, settings.wechat_app_id, secret, store)
-        return WechatChannel(config, store, api, self.wechat_message)
+        return WechatChannel(config, store, self.seen, api, self.wechat_message)
 
     async def wechat_message(self, openid: str, text: str) -> list[dict[str, Any]]:
         """A WeChat user's message; bound users (verified once by SMS) are known customers."""
@@ -138,6 +146,14 @@ class Gateway:
         if item is not None:
             await self.hub.customer_left(item)
 
+    async def history(self, conversation: str) -> list[dict[str, Any]]:
+        """The tracker's events for a page that reconnects or reloads (none when Rasa is away)."""
+        try:
+            return await self.rasa.tracker_events(conversation)
+        except RasaUnavailable as error:
+            logger.warning("no history for a web chat session: %s", error)
+            return []
+
     async def catch_up(self, conversation: str) -> list[dict[str, Any]]:
         """What a reconnecting customer missed while no socket was open."""
         return [{"text": t.text} for t in await asyncio.to_thread(self.desk.undelivered, conversation)]
@@ -154,7 +170,7 @@ class Gateway:
             await asyncio.to_thread(self.desk.mark_delivered, item.conversation_id)
             return
         for message in replies:
-            if not (message.get("metadata") or {}).get("agent_name"):  # agent turns are stored already
+            if not (message.get("metadata") or {}).get("agent_turn"):  # agent turns are stored already
                 await asyncio.to_thread(
                     self.desk.hold_for_customer, item.conversation_id, message.get("text", "")
                 )
@@ -190,6 +206,7 @@ def create_app(settings: Settings) -> Sanic:
     app.ctx.gateway = gateway
     gateway.webchat.server.attach(app)
     app.blueprint(gateway.console())
+    app.blueprint(widget_blueprint())
     if gateway.wechat is not None:
         app.blueprint(gateway.wechat.blueprint())
 

@@ -52,6 +52,17 @@ class RasaClient:
         payload = {"sender": sender, "message": text, "metadata": metadata}
         return await self._post("/webhooks/gateway/webhook", payload, with_token=False)
 
+    async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's events (empty for a new one)."""
+        path = f"/conversations/{quote(conversation_id, safe='')}/tracker"
+        try:
+            async with self.http.get(self.base_url + path, params=self.params) as answer:
+                if answer.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {answer.status} for the tracker")
+                return (await answer.json()).get("events") or []
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailable(f"Rasa server unreachable: {error}") from error
+
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         await self._post(f"/conversations/{quote(conversation_id, safe='')}/tracker/events", events)
 

@@ -9,20 +9,34 @@ also when they come from the agent console rather than from the customer's own m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import socketio
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
 
 from bot import messages
 from bot.identity import TokenError
+from bot.inbound import InboundOnce
+from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "socketio"
 MAX_SESSION_ID = 128
+MAX_HISTORY = 100  # messages restored into a reloaded page
+WIDGET = Path(__file__).resolve().with_name("widget")
+SOCKET_IO_CLIENT = PROJECT_ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+FILE_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css",
+}
 Handle = Callable[[str, str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
@@ -39,6 +53,30 @@ def bot_uttered(message: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def history_from_events(events: list[dict[str, Any]], customer: str | None) -> list[dict[str, Any]]:
+    """The conversation so far as the widget shows it, from Rasa tracker events.
+
+    Nothing for a socket that is not the customer the conversation was verified for: a session id
+    alone must not reveal a logged-in customer's answers.
+    """
+    owners = {(e.get("metadata") or {}).get("customer_no") for e in events if e.get("event") == "user"}
+    if (owners - {None}) - {customer}:
+        return []
+    shown = []
+    for event in events:
+        text = event.get("text") or ""
+        at = event.get("timestamp")
+        if event.get("event") == "user" and text and not text.startswith("/"):
+            shown.append({"who": "customer", "text": text, "at": at})
+        elif event.get("event") == "bot" and text:
+            data = event.get("data") or {}
+            message = bot_uttered(
+                {"text": text, "buttons": data.get("buttons"), "metadata": event.get("metadata")}
+            )
+            shown.append({"who": "bot", "at": at, **message})
+    return shown[-MAX_HISTORY:]
+
+
 class WebChat:
     def __init__(
         self,
@@ -46,10 +84,12 @@ class WebChat:
         handle: Handle,
         on_leave: Callable[[str], Awaitable[None]],
         on_join: Callable[[str], Awaitable[list[dict[str, Any]]]],
+        history: Callable[[str], Awaitable[list[dict[str, Any]]]],
+        seen: InboundOnce,
         max_chars: int,
     ) -> None:
         self.identify, self.handle, self.on_leave, self.on_join = identify, handle, on_leave, on_join
-        self.max_chars = max_chars
+        self.history, self.seen, self.max_chars = history, seen, max_chars
         self.server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         self.server.on("connect", self._connect)
         self.server.on("session_request", self._session_request)
@@ -88,24 +128,40 @@ class WebChat:
         await self.server.save_session(sid, session)
         await self.server.enter_room(sid, conversation)
         await self.server.emit("session_confirm", conversation, room=sid)
+        events = await self.history(conversation)
+        await self.server.emit("history", history_from_events(events, session["customer_no"]), room=sid)
         for message in await self.on_join(conversation):
             await self.server.emit("bot_uttered", bot_uttered(message), room=sid)
 
-    async def _user_uttered(self, sid: str, data: Any) -> None:
+    async def _user_uttered(self, sid: str, data: Any) -> dict[str, Any]:
+        """Answers in ``bot_uttered`` events; the return value is the client's acknowledgement.
+
+        A message resent after a dropped connection (same ``message_id``) is acknowledged again but
+        answered only once.
+        """
         session = await self.server.get_session(sid)
         conversation = session.get("conversation")
         text = data.get("message") if isinstance(data, dict) else None
         if conversation is None:
             await self.server.emit("bot_uttered", {"text": messages.BAD_REQUEST}, room=sid)
-            return
+            return {"ok": False}
+        message_id = data.get("message_id")
+        if isinstance(message_id, str) and 0 < len(message_id) <= MAX_SESSION_ID:
+            if not await asyncio.to_thread(self.seen.first_time, f"web:{conversation}:{message_id}"):
+                return {"ok": True, "duplicate": True}
         if not isinstance(text, str) or not text.strip():
             await self.emit(conversation, [{"text": messages.EMPTY_MESSAGE}])
-            return
+            return {"ok": True}
         if len(text) > self.max_chars:
             await self.emit(conversation, [{"text": messages.MESSAGE_TOO_LONG.format(limit=self.max_chars)}])
-            return
+            return {"ok": True}
+        echo = {"text": text, "message_id": message_id}
+        await self.server.emit(
+            "user_echo", echo, room=conversation, skip_sid=sid
+        )  # the customer's other tabs
         metadata = {"customer_no": session["customer_no"]} if session.get("customer_no") else {}
         await self.emit(conversation, await self.handle(conversation, text, metadata))
+        return {"ok": True}
 
     async def _disconnect(self, sid: str) -> None:
         session = await self.server.get_session(sid)
@@ -114,3 +170,32 @@ class WebChat:
             s != sid for s, _ in self.server.manager.get_participants("/", conversation)
         ):
             await self.on_leave(conversation)
+
+
+def widget_blueprint() -> Blueprint:
+    """The demo page at ``/`` and the widget's files (``bot/widget/``, socket.io-client from web/)."""
+    bp = Blueprint("widget")
+
+    @bp.get("/")
+    async def demo(_request: Request) -> HTTPResponse:
+        return await _file(WIDGET / "demo.html")
+
+    @bp.get("/widget/<name>")
+    async def widget_file(_request: Request, name: str) -> HTTPResponse:
+        return await _file(WIDGET / name)
+
+    @bp.get("/widget/vendor/socket.io.min.js")
+    async def socket_client(_request: Request) -> HTTPResponse:
+        return await _file(SOCKET_IO_CLIENT)
+
+    return bp
+
+
+async def _file(path: Path) -> HTTPResponse:
+    if (
+        path.suffix not in FILE_TYPES
+        or not path.is_file()
+        or path.parent not in (WIDGET, SOCKET_IO_CLIENT.parent)
+    ):
+        return response.text("not found (the widget's files are installed by `make setup`)", status=404)
+    return await response.file(path, mime_type=FILE_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})

@@ -176,7 +176,10 @@ def console_blueprint(
     @authenticated
     async def claim(request: Request, conversation_id: str) -> HTTPResponse:
         item = await asyncio.to_thread(desk.claim, conversation_id, request.ctx.agent)
-        await deliver(item, [{"text": messages.AGENT_JOINED.format(name=item.agent_name)}])
+        joined = {"handoff_state": "agent", "agent_name": item.agent_name}
+        await deliver(
+            item, [{"text": messages.AGENT_JOINED.format(name=item.agent_name), "metadata": joined}]
+        )
         await hub.queue_changed()
         return response.json({"conversation": item.as_dict()})
 
@@ -188,7 +191,9 @@ def console_blueprint(
             return error(400, "text required", f"回复内容不能为空，且不超过 {MAX_REPLY_CHARS} 字。")
         masked = mask_pii(text.strip(), find_pii(text.strip()))
         item, turn = await asyncio.to_thread(desk.agent_says, conversation_id, request.ctx.agent, masked)
-        await deliver(item, [{"text": turn.text, "metadata": {"agent_name": turn.agent_name}}])
+        await deliver(
+            item, [{"text": turn.text, "metadata": {"agent_name": turn.agent_name, "agent_turn": True}}]
+        )
         await agent_said(item, turn)
         return response.json({"turn": turn.as_dict()})
 
@@ -200,7 +205,10 @@ def console_blueprint(
             return error(400, "unknown skill", "请选择要转接的技能组。")
         item = await asyncio.to_thread(desk.transfer, conversation_id, request.ctx.agent, skill)
         label = escalation_policy().skills[skill]
-        await deliver(item, [{"text": messages.TRANSFERRED.format(skill=label)}])
+        await deliver(
+            item,
+            [{"text": messages.TRANSFERRED.format(skill=label), "metadata": {"handoff_state": "queued"}}],
+        )
         await hub.queue_changed()
         return response.json({"conversation": item.as_dict()})
 

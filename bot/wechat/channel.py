@@ -26,6 +26,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot import messages
+from bot.inbound import InboundOnce
 from bot.wechat.api import CustomerServiceApi, WechatApiError
 from bot.wechat.format import as_text, chunks
 from bot.wechat.store import WechatStore
@@ -72,15 +73,22 @@ def _event_text(message: Any) -> tuple[str | None, str | None]:
 def dedupe_key(message: Any) -> str:
     msg_id = getattr(message, "id", None)
     if msg_id:
-        return f"msg:{msg_id}"
-    return f"event:{message.source}:{message.create_time.timestamp():.0f}:{getattr(message, 'event', '')}"
+        return f"wechat:{msg_id}"
+    return (
+        f"wechat-event:{message.source}:{message.create_time.timestamp():.0f}:{getattr(message, 'event', '')}"
+    )
 
 
 class WechatChannel:
     def __init__(
-        self, config: WechatConfig, store: WechatStore, api: CustomerServiceApi, answer: Answer
+        self,
+        config: WechatConfig,
+        store: WechatStore,
+        seen: InboundOnce,
+        api: CustomerServiceApi,
+        answer: Answer,
     ) -> None:
-        self.config, self.store, self.api, self.answer = config, store, api, answer
+        self.config, self.store, self.seen, self.api, self.answer = config, store, seen, api, answer
         self.crypto = WeChatCrypto(config.token, config.aes_key, config.app_id) if config.aes_key else None
         self.background: set[asyncio.Task] = set()
 
@@ -127,7 +135,7 @@ class WechatChannel:
         source = getattr(message, "source", None)  # parse_message gives None for an empty body
         if not isinstance(source, str) or not 0 < len(source) <= MAX_OPENID:
             return response.text("malformed message: no sender", status=400)
-        if not await asyncio.to_thread(self.store.first_time, dedupe_key(message)):
+        if not await asyncio.to_thread(self.seen.first_time, dedupe_key(message)):
             return response.text(SUCCESS)  # a retry of a message already being answered
         text, notice = incoming_text(message)
         if notice is not None or text is None:

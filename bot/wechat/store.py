@@ -1,6 +1,6 @@
 """What the WeChat channel remembers in the database, so every replica and a restarted gateway agree:
-which messages were already taken (WeChat retries each up to 3 times), the numbered options a user
-may answer with a digit, and the API access token (one per app, shared, refreshed before expiry).
+the numbered options a user may answer with a digit, and the API access token (one per app, shared,
+refreshed before expiry). Which messages were already taken: ``bot.inbound``.
 """
 
 from __future__ import annotations
@@ -9,23 +9,12 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from bot.profile.db import session_scope
-from bot.profile.errors import ProfileUnavailable
 from bot.profile.models import Base, UtcDateTime, utc_now
 
 OPTIONS_VALID = dt.timedelta(minutes=30)
-
-
-class WechatInbound(Base):
-    """A message or event taken once: ``MsgId``, or ``FromUserName:CreateTime:Event`` for events."""
-
-    __tablename__ = "wechat_inbound"
-
-    key = sa.Column(sa.String(160), primary_key=True)
-    received_at = sa.Column(UtcDateTime, nullable=False)
 
 
 class WechatOptions(Base):
@@ -49,17 +38,6 @@ class WechatToken(Base):
 class WechatStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self.sessions = sessions
-
-    def first_time(self, key: str) -> bool:
-        """True once per key: the insert of a retried message fails on the primary key."""
-        try:
-            with session_scope(self.sessions) as session:
-                session.add(WechatInbound(key=key[:160], received_at=utc_now()))
-            return True
-        except ProfileUnavailable as error:
-            if isinstance(error.__cause__, IntegrityError):
-                return False
-            raise
 
     def offer(self, openid: str, payloads: list[str]) -> None:
         with session_scope(self.sessions) as session:

@@ -286,3 +286,19 @@ def test_an_upset_customer_is_handed_over(system) -> None:
     _, body = Agent(system["gateway"], "XH3001").call("GET", f"/conversations/{conversation}")
     assert body["conversation"]["reason"] in ("strongly_negative", "negative_sentiment")
     assert "负面" in body["conversation"]["summary"]["sentiment"]
+
+
+def test_a_resent_web_chat_message_is_answered_once(system) -> None:
+    asyncio.run(_resent_once(system))
+
+
+async def _resent_once(system: dict[str, Any]) -> None:
+    customer = Customer(system["gateway"])
+    await customer.start(f"web-{uuid.uuid4().hex}")
+    message = {"message": "信用卡年费怎么收", "message_id": "m-1", "session_id": customer.session}
+    first = await customer.client.call("user_uttered", message, timeout=WAIT)
+    again = await customer.client.call("user_uttered", message, timeout=WAIT)  # after a dropped connection
+    assert first == {"ok": True} and again == {"ok": True, "duplicate": True}
+    await customer.next("年费")
+    assert [r for r in await customer.silence(2) if "年费" in r.get("text", "")] == []
+    await customer.client.disconnect()

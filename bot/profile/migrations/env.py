@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import bot.handoff.models
+import bot.inbound
 import bot.wechat.store  # noqa: F401
 from bot.profile.db import create_engine
 from bot.profile.models import Base

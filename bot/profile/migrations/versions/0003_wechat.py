@@ -1,4 +1,5 @@
-"""WeChat channel state: messages already taken, numbered options offered, the API access token.
+"""Channel state: messages already taken (WeChat retries, web resends), WeChat's numbered options
+offered and its API access token.
 
 Revision ID: 0003
 Revises: 0002
@@ -20,10 +21,10 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "wechat_inbound",
+        "inbound_messages",
         sa.Column("key", sa.String(length=160), nullable=False),
         sa.Column("received_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_wechat_inbound")),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_inbound_messages")),
     )
     op.create_table(
         "wechat_options",
@@ -44,4 +45,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("wechat_tokens")
     op.drop_table("wechat_options")
-    op.drop_table("wechat_inbound")
+    op.drop_table("inbound_messages")
