@@ -20,6 +20,7 @@ from tests.helpers import free_port, http, wait_for
 TOKEN = "e2e-secret-token"
 WEB_SECRET = "e2e-web-token-secret-0123456789abcdef"
 STAFF_PASSWORD = "e2e-staff-password"
+WECHAT_APP_ID, WECHAT_TOKEN = "wxe2e0000000000001", "e2e-wechat-token"
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,9 @@ def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         BANKBOT_DATA_DIR=str(data_dir),
         WEB_TOKEN_SECRET=WEB_SECRET,
         BANKBOT_DEMO_STAFF_PASSWORD=STAFF_PASSWORD,
+        WECHAT_APP_ID=WECHAT_APP_ID,
+        WECHAT_TOKEN=WECHAT_TOKEN,
+        WECHAT_API_BASE=f"http://127.0.0.1:{free_port()}",  # no API: the passive path is measured
         LOG_LEVEL="DEBUG",  # Rasa logs message texts only at DEBUG: the PII test reads those lines too
     )
     log = tmp_path_factory.mktemp("logs") / "system.log"

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.e2e.conftest import STAFF_PASSWORD
+from tests.e2e.conftest import STAFF_PASSWORD, web_login
 from tests.e2e.test_agent_console import chromium  # noqa: F401  (the fixture)
 from tests.helpers import http
 
@@ -74,6 +74,20 @@ def test_handoff_states_are_shown(system, page) -> None:
     page.locator(".xh-status", has_text="已转回智能助手").wait_for(timeout=WAIT)
     page.locator(".xh-choice", has_text="5 非常满意").last.click()
     bot_said(page, "感谢您的评价")
+
+
+def test_a_logged_in_customer_gets_their_own_answers(system, chromium) -> None:  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.goto(f"{system['gateway']}/?token={web_login('demo-web-1')}")  # the host page passes the token
+        page.locator(".xh-panel").wait_for(timeout=WAIT)
+        say(page, "我卡里还有多少钱")
+        page.locator(".xh-bot .xh-text", has_text="元").last.wait_for(timeout=WAIT)
+        assert "张先生" in page.inner_text(".xh-log")
+        browser.close()
 
 
 def test_a_new_visitor_gets_its_own_session(system, chromium) -> None:  # noqa: F811
