@@ -1,6 +1,6 @@
 """Where a customer message is decided: the bot answers it, or the person who owns the conversation.
 
-Every channel of the gateway (REST, Socket.IO, later WeChat) hands its checked, PII-masked message
+Every channel of the gateway (REST, Socket.IO, WeChat) hands its checked, PII-masked message
 to ``Conversations.handle`` and sends back what it returns. While a handoff is open the bot stays
 silent: the message goes to the agent (and into Rasa's tracker, so the history stays complete).
 When the bot's reply carries ``handoff`` metadata (actions/handoff.py), the conversation is queued

@@ -17,6 +17,12 @@ import pytest
 from bot.settings import PROJECT_ROOT
 from tests.helpers import free_port, http, wait_for
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop the shared system go last, whichever module they are in."""
+    items.sort(key=lambda item: item.get_closest_marker("stops_system") is not None)
+
+
 TOKEN = "e2e-secret-token"
 WEB_SECRET = "e2e-web-token-secret-0123456789abcdef"
 STAFF_PASSWORD = "e2e-staff-password"

@@ -259,6 +259,7 @@ def test_card_and_id_numbers_reach_neither_the_logs_nor_the_tracker_store(system
         assert raw not in log and raw not in stored
 
 
+@pytest.mark.stops_system
 def test_ctrl_c_stops_every_process(system) -> None:
     process = system["process"]
     process.send_signal(signal.SIGINT)
