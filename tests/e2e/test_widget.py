@@ -104,3 +104,13 @@ def test_a_new_visitor_gets_its_own_session(system, chromium) -> None:  # noqa: 
         browser.close()
     assert sessions[0] != sessions[1] and all(len(s) == 32 for s in sessions)
     assert str(uuid.UUID(sessions[0]))
+
+
+def test_two_tabs_share_the_conversation(system, page) -> None:
+    other = page.context.new_page()  # same browser profile: same session id in localStorage
+    other.goto(system["gateway"] + "/")
+    other.locator(".xh-panel").wait_for(timeout=WAIT)
+    other.wait_for_timeout(1000)  # joined its session's room
+    say(page, "跨行转账多久到账")
+    other.locator(".xh-user .xh-text", has_text="跨行转账多久到账").wait_for(timeout=WAIT)  # the echo
+    other.locator(".xh-bot .xh-text", has_text="到账").last.wait_for(timeout=WAIT)  # and the answer

@@ -108,6 +108,9 @@ class FakeWechatApi(FakeRasa):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if "access_token=token-1" in self.path:  # the first token is taken back early: a fresh one is fetched
+            self._json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
+            return
         if body["touser"] == "oAway":  # has not written for 48 hours
             self._json({"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"})
             return
@@ -238,6 +241,7 @@ def test_a_slow_bot_answers_through_the_customer_service_api(gateway) -> None:
     status, body = post(gateway, text_message("慢", "1003", user="oSlow"))
     assert (status, body) == (200, "success") and time.monotonic() - started < 5
     assert sent_to("oSlow", SLOW_SECONDS + 10) == ["小星收到：慢"]
+    assert FakeWechatApi.tokens_issued == 2  # the refused token was replaced once, then cached
 
 
 def test_buttons_become_options_and_a_digit_picks_one(gateway) -> None:
