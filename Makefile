@@ -23,7 +23,8 @@ run: train  ## start gateway, Rasa server and action server in the foreground
 shell: train  ## talk to the assistant in the terminal
 	@$(PY) -m bot shell
 
-test: setup  ## run the whole test suite
+test: setup  ## run the whole test suite (installs headless Chromium for the browser tests first)
+	@bash scripts/setup_browser.sh
 	@$(PY) -m pytest
 
 lint: setup  ## ruff

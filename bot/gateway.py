@@ -108,6 +108,10 @@ class Gateway:
 
     async def wechat_message(self, openid: str, text: str) -> list[dict[str, Any]]:
         """A WeChat user's message; bound users (verified once by SMS) are known customers."""
+        if not text.strip():
+            return _bot_reply(openid, messages.EMPTY_MESSAGE)
+        if len(text) > self.settings.max_message_chars:
+            return _bot_reply(openid, messages.MESSAGE_TOO_LONG.format(limit=self.settings.max_message_chars))
         try:
             binding = await asyncio.to_thread(
                 self.profiles.customer_by_binding,

@@ -52,7 +52,7 @@ def incoming_text(message: Any) -> tuple[str | None, str | None]:
     """(text for the bot, or a notice to answer directly) for any WeChat message or event."""
     kind = message.type
     if kind == "text":
-        return message.content, None
+        return message.content or "", None  # empty: the gateway asks what they need
     if kind == "voice":
         recognised = (getattr(message, "recognition", None) or "").strip()
         return (recognised, None) if recognised else (None, messages.WECHAT_VOICE_UNCLEAR)

@@ -297,6 +297,18 @@ def sent_to(openid: str, timeout: float = 10) -> list[str]:
     return [m["text"]["content"] for m in FakeWechatApi.sent if m["touser"] == openid]
 
 
+def test_a_menu_click_is_a_message_and_oversized_or_empty_text_is_answered(gateway) -> None:
+    click = (
+        "<xml><ToUserName><![CDATA[gh_bank]]></ToUserName><FromUserName><![CDATA[oMenu]]></FromUserName>"
+        "<CreateTime>1700000010</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        "<Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[查汇率]]></EventKey></xml>"
+    ).encode()
+    assert reply_text(post(gateway, click)[1]) == "小星收到：查汇率"
+    limit = messages.MESSAGE_TOO_LONG.format(limit=2000)
+    assert reply_text(post(gateway, text_message("转" * 2001, "3001", user="oMenu"))[1]) == limit
+    assert reply_text(post(gateway, text_message("   ", "3002", user="oMenu"))[1]) == messages.EMPTY_MESSAGE
+
+
 def test_handoff_on_wechat_agent_replies_through_the_api(gateway) -> None:
     notice = reply_text(post(gateway, text_message("转人工", "2001", user="oHuman"))[1])
     assert "正在为您转接" in notice and "登记回电" in notice  # nobody online yet: a callback is offered
