@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import socketio
-from sanic import Blueprint, Request, response
+from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from bot import messages
 from bot.identity import TokenError
 from bot.inbound import InboundOnce
 from bot.settings import PROJECT_ROOT
+from bot.static_files import static_file
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,7 @@ MAX_SESSION_ID = 128
 MAX_HISTORY = 100  # messages restored into a reloaded page
 WIDGET = Path(__file__).resolve().with_name("widget")
 SOCKET_IO_CLIENT = PROJECT_ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-FILE_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css",
-}
+MISSING = "not found (the widget's files are installed by `make setup`)"
 Handle = Callable[[str, str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
@@ -178,24 +175,14 @@ def widget_blueprint() -> Blueprint:
 
     @bp.get("/")
     async def demo(_request: Request) -> HTTPResponse:
-        return await _file(WIDGET / "demo.html")
+        return await static_file(WIDGET / "demo.html", WIDGET)
 
     @bp.get("/widget/<name>")
     async def widget_file(_request: Request, name: str) -> HTTPResponse:
-        return await _file(WIDGET / name)
+        return await static_file(WIDGET / name, WIDGET)
 
     @bp.get("/widget/vendor/socket.io.min.js")
     async def socket_client(_request: Request) -> HTTPResponse:
-        return await _file(SOCKET_IO_CLIENT)
+        return await static_file(SOCKET_IO_CLIENT, SOCKET_IO_CLIENT.parent, missing=MISSING)
 
     return bp
-
-
-async def _file(path: Path) -> HTTPResponse:
-    if (
-        path.suffix not in FILE_TYPES
-        or not path.is_file()
-        or path.parent not in (WIDGET, SOCKET_IO_CLIENT.parent)
-    ):
-        return response.text("not found (the widget's files are installed by `make setup`)", status=404)
-    return await response.file(path, mime_type=FILE_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})

@@ -29,11 +29,11 @@ from bot.handoff.policy import escalation_policy
 from bot.handoff.profile_panel import customer_panel
 from bot.privacy import find_pii, mask_pii
 from bot.profile.errors import ProfileUnavailable
+from bot.static_files import static_file
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
-STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 DISPOSITIONS = {
     "resolved": "已解决",
     "follow_up": "需后续跟进",
@@ -117,11 +117,11 @@ def console_blueprint(
 
     @bp.get("/")
     async def page(_request: Request) -> HTTPResponse:
-        return await _static("agent.html")
+        return await static_file(STATIC / "agent.html", STATIC)
 
     @bp.get("/static/<name>")
     async def static(_request: Request, name: str) -> HTTPResponse:
-        return await _static(name)
+        return await static_file(STATIC / name, STATIC)
 
     @bp.post("/api/login")
     async def login(request: Request) -> HTTPResponse:
@@ -269,13 +269,6 @@ def console_blueprint(
             hub.sockets.pop(socket, None)
 
     return bp
-
-
-async def _static(name: str) -> HTTPResponse:
-    path = STATIC / name
-    if path.suffix not in STATIC_TYPES or path.parent != STATIC or not path.is_file():
-        return error(404, "not found", "页面不存在。")
-    return await response.file(path, mime_type=STATIC_TYPES[path.suffix])
 
 
 def _may_see(agent: Agent, item: Item) -> None:
