@@ -114,3 +114,17 @@ def test_two_tabs_share_the_conversation(system, page) -> None:
     say(page, "跨行转账多久到账")
     other.locator(".xh-user .xh-text", has_text="跨行转账多久到账").wait_for(timeout=WAIT)  # the echo
     other.locator(".xh-bot .xh-text", has_text="到账").last.wait_for(timeout=WAIT)  # and the answer
+
+
+def test_a_message_typed_offline_is_sent_once_when_the_network_is_back(page) -> None:
+    page.wait_for_function("localStorage.getItem('xinghai-chat-session')", timeout=WAIT)
+    page.wait_for_timeout(1000)
+    page.context.set_offline(True)
+    page.locator(".xh-status", has_text="网络连接中断").wait_for(timeout=WAIT)
+    say(page, "信用卡年费怎么收")
+    assert "信用卡年费怎么收" in page.evaluate("localStorage.getItem('xinghai-chat-outbox')")
+    page.context.set_offline(False)  # the client reconnects and resends what was not acknowledged
+    bot_said(page, "年费")
+    page.wait_for_timeout(3000)
+    assert page.locator(".xh-bot .xh-text", has_text="年费").count() == 1  # answered exactly once
+    assert page.evaluate("localStorage.getItem('xinghai-chat-outbox')") == "[]"
