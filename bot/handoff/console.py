@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bot import messages
 from bot.handoff.agents import Agent, AgentDirectory, LoginFailed, NotAuthenticated
-from bot.handoff.desk import Desk, DeskError, Forbidden, Item, Turn
+from bot.handoff.desk import Desk, DeskError, Forbidden, Item, Turn, visible_to
 from bot.handoff.models import CLOSED, HANDED_BACK
 from bot.handoff.policy import escalation_policy
 from bot.handoff.profile_panel import customer_panel
@@ -56,8 +56,12 @@ class Hub:
         self.sockets: dict[Any, Agent] = {}
 
     async def queue_changed(self) -> None:
+        """One read of the queue, then each agent's share of it."""
+        if not self.sockets:
+            return
+        waiting = await asyncio.to_thread(self.desk.waiting)
         for socket, agent in list(self.sockets.items()):
-            items = await asyncio.to_thread(self.desk.queue_for, agent)
+            items = visible_to(agent, waiting)
             await self._send(socket, {"type": "queue", "items": [item.as_dict(pos) for item, pos in items]})
 
     async def to_owner(self, item: Item, message: dict[str, Any]) -> None:

@@ -276,13 +276,7 @@ class Desk:
 
     def queue_for(self, agent: Agent) -> list[tuple[Item, int]]:
         """What ``agent`` may take, in queue order, with each item's position within its skill."""
-        positions: dict[str, int] = {}
-        visible = []
-        for item in self.waiting():
-            positions[item.skill] = positions.get(item.skill, 0) + 1
-            if agent.can_take(item.skill):
-                visible.append((item, positions[item.skill]))
-        return visible
+        return visible_to(agent, self.waiting())
 
     def owned_by(self, agent: Agent) -> list[Item]:
         with session_scope(self.sessions) as session:
@@ -355,6 +349,17 @@ class Desk:
         if owner is None or owner.staff_no != agent.staff_no:
             raise Conflict("the conversation is with another agent")
         return handoff
+
+
+def visible_to(agent: Agent, waiting: list[Item]) -> list[tuple[Item, int]]:
+    """The part of the queue (in queue order) ``agent``'s skills cover, with positions per skill."""
+    positions: dict[str, int] = {}
+    visible = []
+    for item in waiting:
+        positions[item.skill] = positions.get(item.skill, 0) + 1
+        if agent.can_take(item.skill):
+            visible.append((item, positions[item.skill]))
+    return visible
 
 
 def _open(session: Session, conversation_id: str) -> Handoff | None:
