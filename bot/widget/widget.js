@@ -44,22 +44,28 @@
     return node;
   }
 
-  // Links (http/https only) become <a>; everything else stays text, line breaks kept by CSS.
+  // Simple formatting, built as DOM nodes: http(s) links become <a>, **bold** becomes <strong>;
+  // everything else stays text and line breaks are kept by CSS.
   function richText(text) {
     const box = el("div", "xh-text");
-    const pattern = /https?:\/\/[^\s<>"'）」]+/g;
+    const source = String(text);
+    const pattern = /(https?:\/\/[^\s<>"'）」]+)|\*\*([^*\n]+)\*\*/g;
     let last = 0;
-    for (const match of String(text).matchAll(pattern)) {
-      box.append(document.createTextNode(text.slice(last, match.index)));
-      const link = el("a", null, match[0]);
-      link.href = match[0];
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      box.append(link);
+    for (const match of source.matchAll(pattern)) {
+      box.append(document.createTextNode(source.slice(last, match.index)));
+      box.append(match[1] ? link(match[1]) : el("strong", null, match[2]));
       last = match.index + match[0].length;
     }
-    box.append(document.createTextNode(String(text).slice(last)));
+    box.append(document.createTextNode(source.slice(last)));
     return box;
+  }
+
+  function link(url) {
+    const node = el("a", null, url);
+    node.href = url;
+    node.target = "_blank";
+    node.rel = "noopener noreferrer";
+    return node;
   }
 
   function time(at) {

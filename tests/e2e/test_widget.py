@@ -47,6 +47,12 @@ def test_chat_reload_quick_reply_and_xss(page) -> None:
     say(page, XSS)
     page.locator(".xh-user .xh-text", has_text="onerror").wait_for(timeout=WAIT)
     assert page.evaluate("window.__xss") is None  # shown as text, never run
+    say(page, f"**{XSS}** 见 https://www.example.com/a?b=1 javascript:alert(1)")
+    strong = page.locator(".xh-user .xh-text strong").last
+    strong.wait_for(timeout=WAIT)
+    assert strong.inner_text() == XSS and page.evaluate("window.__xss") is None
+    links = page.locator(".xh-user .xh-text a")
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == ["https://www.example.com/a?b=1"]
     page.reload()
     page.locator(".xh-user .xh-text", has_text="信用卡年费怎么收").wait_for(timeout=WAIT)  # history restored
     bot_said(page, "年费")
@@ -128,3 +134,32 @@ def test_a_message_typed_offline_is_sent_once_when_the_network_is_back(page) -> 
     page.wait_for_timeout(3000)
     assert page.locator(".xh-bot .xh-text", has_text="年费").count() == 1  # answered exactly once
     assert page.evaluate("localStorage.getItem('xinghai-chat-outbox')") == "[]"
+
+
+def test_keyboard_elder_mode_and_phone_width(system, chromium) -> None:  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_context(viewport={"width": 375, "height": 700}, locale="zh-CN").new_page()
+        page.goto(system["gateway"] + "/")
+        panel = page.locator(".xh-panel")
+        panel.wait_for(timeout=WAIT)
+        box = panel.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375  # fits a phone screen
+        page.click("#xh-input")
+        page.keyboard.press("Escape")  # closes the dialog, focus goes to the launcher
+        assert panel.is_hidden() and page.evaluate("document.activeElement.className") == "xh-launcher"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "xh-input"
+        font = "parseFloat(getComputedStyle(document.querySelector('.xh-panel')).fontSize)"
+        normal = page.evaluate(font)
+        for _ in range(10):  # back from the input to the header's buttons, by keyboard only
+            page.keyboard.press("Shift+Tab")
+            if page.evaluate("document.activeElement.className") == "xh-elder":
+                break
+        assert page.evaluate("document.activeElement.className") == "xh-elder"
+        page.keyboard.press("Enter")
+        assert page.get_attribute(".xh-elder", "aria-pressed") == "true"
+        assert page.evaluate(font) == pytest.approx(normal * 1.2, rel=0.01)
+        browser.close()
