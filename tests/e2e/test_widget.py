@@ -52,7 +52,9 @@ def test_chat_reload_quick_reply_and_xss(page) -> None:
     strong.wait_for(timeout=WAIT)
     assert strong.inner_text() == XSS and page.evaluate("window.__xss") is None
     links = page.locator(".xh-user .xh-text a")
-    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == ["https://www.example.com/a?b=1"]
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+        "https://www.example.com/a?b=1"
+    ]
     page.reload()
     page.locator(".xh-user .xh-text", has_text="信用卡年费怎么收").wait_for(timeout=WAIT)  # history restored
     bot_said(page, "年费")
