@@ -33,6 +33,7 @@ from actions.handoff import hand_over
 from actions.personal import FEE_CATEGORY, fee_note
 from actions.services import KnowledgeBase, feedback_store, knowledge_base, profile_service
 from actions.session import channel_of, verified_customer
+from bot.metrics import timed
 from bot.profile.errors import ProfileError
 from bot.profile.service import ProfileService
 from knowledge_base.articles import Article
@@ -118,7 +119,8 @@ def search_reply(knowledge: KnowledgeBase, query: str, intent: str | None) -> Re
     """The knowledge base's reply to ``query``; None when it has nothing to offer."""
     if knowledge.retriever is None:
         return None
-    answer = consult(knowledge.retriever, query, intent)
+    with timed("kb_search"):
+        answer = consult(knowledge.retriever, query, intent)
     if answer.outcome == "confident":
         return article_reply(knowledge.retriever, answer.article_id, "confident")
     if answer.outcome == "ambiguous":

@@ -16,11 +16,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import messages
+from bot import messages, metrics
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.desk import Desk, Item, Turn
 from bot.handoff.models import QUEUED
+from bot.handoff.policy import escalation_policy, turns_since_handoff
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.summary import CustomerFacts, summarise
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ _CANCEL_WORDS = re.compile(
     r"^\s*(取消|不等了|算了|不用了|不需要了|不用人工了?|返回|退出)(排队|人工|转人工)?[。!！~～]*\s*$"
 )
 _RATING = re.compile(r"^\s*([1-5])\s*(分|星)?\s*$")
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 RATING_PAYLOAD = '/rate_service{{"rating": "{score}"}}'
 
 
@@ -70,8 +73,25 @@ class Conversations:
         if owner is not None:
             return await self._during_handoff(owner, sender, text, metadata)
         text = await self._rating(sender, text)
-        replies = await self.rasa.send(sender, text, metadata)
+        with metrics.timed("rasa"):
+            replies = await self.rasa.send(sender, text, metadata)
+        if not replies:  # Rasa answered, but its actions could not run (action server down)
+            return await self._without_actions(sender, channel, text, metadata)
         return await self._after_bot(sender, channel, metadata, replies)
+
+    async def _without_actions(
+        self, sender: str, channel: str, text: str, metadata: dict[str, Any]
+    ) -> list[Reply]:
+        """An apology and a way to a person; asking for one queues the conversation from here."""
+        metrics.ERRORS.labels("no_reply").inc()
+        logger.error("the bot had no reply (is the action server up?)")
+        if text.strip() != HUMAN_BUTTON["payload"]:
+            return [reply(sender, messages.BOT_DEGRADED, [HUMAN_BUTTON])]
+        events = await self.rasa.tracker_events(sender)
+        escalation = escalation_policy().for_reason("customer_request", turns_since_handoff(events))
+        summary = summarise(events, escalation, CustomerFacts(), {})
+        handoff = {**escalation.as_dict(), "summary": summary.as_dict()}
+        return await self._queue(sender, channel, metadata, [], handoff)
 
     async def _during_handoff(
         self, owner: Item, sender: str, text: str, metadata: dict[str, Any]
@@ -120,7 +140,13 @@ class Conversations:
                 del message["metadata"]
         if handoff is None:
             return replies
+        return await self._queue(sender, channel, metadata, replies, handoff)
+
+    async def _queue(
+        self, sender: str, channel: str, metadata: dict[str, Any], replies: list[Reply], handoff: dict
+    ) -> list[Reply]:
         escalation = {key: handoff[key] for key in ("reason", "priority", "skill")}
+        metrics.HANDOFFS.labels(escalation["reason"], escalation["skill"]).inc()
         customer = metadata.get("customer_no")
         item = await asyncio.to_thread(
             self.desk.enqueue, sender, channel, customer, escalation, handoff.get("summary") or {}

@@ -17,7 +17,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import messages
+from bot import messages, metrics, structured_logs
 from bot.conversation import Conversations
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.console import Hub, console_blueprint
@@ -25,6 +25,7 @@ from bot.handoff.desk import Desk, Item
 from bot.handoff.knowledge import LazyKnowledgeBase
 from bot.identity import TokenError, token_verifier, web_customer
 from bot.inbound import InboundOnce
+from bot.limits import Gatekeeper
 from bot.privacy import PiiSpan, Sealer, find_pii, handle_key, mask_every_log_record, mask_pii
 from bot.profile.access import Actor
 from bot.profile.db import session_factory, upgrade
@@ -76,8 +77,11 @@ class Gateway:
         self.profiles = ProfileService(sessions)
         self.desk = Desk(sessions)
         self.agents = AgentDirectory(sessions)
-        self.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS)
+        self.rasa = RasaClient(
+            settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS, settings.rasa_restart_wait_seconds
+        )
         self.hub = Hub(self.desk)
+        self.gatekeeper = Gatekeeper(settings.limits)
         self.conversations = Conversations(
             self.desk, self.agents, self.rasa, self.hub.queue_changed, self.hub.customer_turn
         )
@@ -90,6 +94,7 @@ class Gateway:
             self.history,
             self.seen,
             settings.max_message_chars,
+            self.gatekeeper,
         )
         self.tokens = token_verifier(settings)
         self.sealer = Sealer(handle_key(settings))
@@ -132,18 +137,41 @@ class Gateway:
     async def chat(self, conversation: str, text: str, metadata: dict[str, str]) -> list[dict[str, Any]]:
         """A web chat message, masked like a REST one; an apology when it cannot be answered now."""
         try:
-            return await self.answer(conversation, WEBCHAT, text, metadata.get("customer_no"))
+            customer, address = metadata.get("customer_no"), metadata.get("address")
+            return await self.answer(conversation, WEBCHAT, text, customer, address)
         except (RasaUnavailable, ProfileUnavailable) as error:
             logger.error("a web chat message was not answered: %s", error)
             return _bot_reply(conversation, messages.SERVICE_UNAVAILABLE)
 
     async def answer(
-        self, sender: str, channel: str, text: str, customer: str | None
+        self, sender: str, channel: str, text: str, customer: str | None, address: str | None = None
     ) -> list[dict[str, Any]]:
-        """Mask the message and let the bot or the agent who owns the conversation have it."""
+        """Mask the message and let the bot or the agent who owns the conversation have it.
+
+        A customer or address over its rate limit gets a notice instead (``bot.limits``).
+        """
+        if not self.gatekeeper.message_allowed(sender, address):
+            return _bot_reply(sender, messages.TOO_FAST)
         found = find_pii(text)
         metadata = message_metadata(channel, customer, found, self.sealer)
-        return await self.conversations.handle(sender, channel, mask_pii(text, found), metadata)
+        with structured_logs.conversation(sender), metrics.timed("gateway"):
+            try:
+                replies = await self.conversations.handle(sender, channel, mask_pii(text, found), metadata)
+            except (RasaUnavailable, ProfileUnavailable) as error:
+                metrics.MESSAGES.labels(channel, "unanswered").inc()
+                metrics.ERRORS.labels(type(error).__name__).inc()
+                raise
+        metrics.MESSAGES.labels(channel, "answered" if replies else "to_agent").inc()
+        return replies
+
+    async def count_queue(self) -> None:
+        """The queue-length gauge, read from the desk when Prometheus scrapes (shared by replicas)."""
+        try:
+            counts = await asyncio.to_thread(self.desk.counts)
+        except ProfileUnavailable:
+            return
+        for status, count in counts.items():
+            metrics.QUEUE_LENGTH.labels(status).set(count)
 
     async def customer_left(self, conversation: str) -> None:
         item = await asyncio.to_thread(self.desk.customer_left, conversation)
@@ -227,9 +255,15 @@ def create_app(settings: Settings) -> Sanic:
         checks = {
             "rasa": await gateway.rasa.reachable("/"),
             "actions": await gateway.rasa.reachable(f"{settings.action_url}/health", absolute=True),
+            "database": await asyncio.to_thread(gateway.desk.reachable),
         }
         status = 200 if all(checks.values()) else 503
         return response.json({"ready": status == 200, "checks": checks}, status=status)
+
+    @app.get("/metrics")
+    async def prometheus(_request: Request) -> HTTPResponse:
+        await gateway.count_queue()
+        return response.raw(metrics.exposition(), content_type=metrics.EXPOSITION_TYPE)
 
     @app.post("/webhooks/rest/webhook")
     async def rest_webhook(request: Request) -> HTTPResponse:
@@ -251,7 +285,7 @@ def create_app(settings: Settings) -> Sanic:
             notice = messages.MESSAGE_TOO_LONG.format(limit=settings.max_message_chars)
             return response.json(_bot_reply(sender, notice))
         try:
-            replies = await gateway.answer(sender, REST, text, customer)
+            replies = await gateway.answer(sender, REST, text, customer, request.remote_addr or request.ip)
         except (RasaUnavailable, ProfileUnavailable) as error:
             logger.error("a REST message was not answered: %s", error)
             return response.json(_bot_reply(sender, messages.SERVICE_UNAVAILABLE), status=503)
@@ -300,7 +334,7 @@ async def _identify(request: Request, gateway: Gateway) -> str | None:
 def main() -> None:
     settings = load_settings()
     mask_every_log_record()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    structured_logs.configure()
     try:
         upgrade(settings.profile_db)  # the service desk's tables live in the profile database
     except ProfileUnavailable as error:

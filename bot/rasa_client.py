@@ -8,22 +8,32 @@ bot answering, and when the person is done it lets the bot resume with an intent
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
 logger = logging.getLogger(__name__)
+RETRY_POLL_SECONDS = 1.0
 
 
 class RasaUnavailable(Exception):
     """The Rasa server did not answer, or answered with an error."""
 
 
+class RasaConnectionLost(RasaUnavailable):
+    """The connection dropped before the answer: Rasa stopped (or restarted) while handling it."""
+
+
 class RasaClient:
-    def __init__(self, base_url: str, token: str | None, timeout_seconds: float) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, timeout_seconds: float, restart_wait_seconds: float
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.restart_wait_seconds = restart_wait_seconds
         self.params = {"token": token} if token else {}
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._http: aiohttp.ClientSession | None = None
@@ -48,9 +58,28 @@ class RasaClient:
             return False
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """The bot's replies to a customer message."""
+        """The bot's replies to a customer message.
+
+        When the connection drops while Rasa handles it (a restart mid-conversation), the message is
+        sent once more as soon as Rasa answers again, within ``restart_wait_seconds``: the
+        conversation's state is in the tracker store. A Rasa that is simply down gets an apology at once.
+        """
         payload = {"sender": sender, "message": text, "metadata": metadata}
-        return await self._post("/webhooks/gateway/webhook", payload, with_token=False)
+        try:
+            return await self._post("/webhooks/gateway/webhook", payload, with_token=False)
+        except RasaConnectionLost as error:
+            logger.warning("Rasa connection lost, retrying the message once it is back: %s", error)
+            if not await self.back_within(self.restart_wait_seconds):
+                raise
+            return await self._post("/webhooks/gateway/webhook", payload, with_token=False)
+
+    async def back_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if await self.reachable("/"):
+                return True
+            await asyncio.sleep(RETRY_POLL_SECONDS)
+        return False
 
     async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's events (empty for a new one)."""
@@ -81,5 +110,9 @@ class RasaClient:
                 if answer.status == 200:
                     return await answer.json()
                 raise RasaUnavailable(f"Rasa answered HTTP {answer.status} for {path.split('/')[-1]}")
+        except aiohttp.ClientConnectorError as error:  # nothing listening: down, not mid-request
+            raise RasaUnavailable(f"Rasa server unreachable: {error}") from error
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:  # closed or reset
+            raise RasaConnectionLost(f"Rasa server went away mid-request: {error}") from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RasaUnavailable(f"Rasa server unreachable: {error}") from error

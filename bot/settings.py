@@ -12,6 +12,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.limits import Limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,7 +25,9 @@ def _int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SystemExit(f"config error: {name}={raw!r} is not a whole number") from None
-    if not 0 < value < 65536 and name.endswith("_PORT"):
+    if value < 1:
+        raise SystemExit(f"config error: {name}={value} must be at least 1")
+    if value > 65535 and name.endswith("_PORT"):
         raise SystemExit(f"config error: {name}={value} is not a valid port")
     return value
 
@@ -47,8 +51,10 @@ class Settings:
     action_host: str
     action_port: int
     rasa_auth_token: str | None
+    rasa_restart_wait_seconds: int  # how long a message in flight when Rasa stopped waits for it
     data_dir: Path
     max_message_chars: int
+    limits: Limits
     kb_articles_dir: Path
     kb_index_dir: Path
     kb_model_dir: Path
@@ -107,8 +113,15 @@ def load_settings() -> Settings:
         action_host=os.environ.get("ACTION_HOST", "127.0.0.1"),
         action_port=_int("ACTION_PORT", 5055),
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or None,
+        rasa_restart_wait_seconds=_int("RASA_RESTART_WAIT_SECONDS", 90),
         data_dir=data_dir,
         max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
+        limits=Limits(
+            per_customer=_int("RATE_LIMIT_PER_CUSTOMER", Limits.per_customer),
+            per_address=_int("RATE_LIMIT_PER_ADDRESS", Limits.per_address),
+            window_seconds=_int("RATE_LIMIT_WINDOW_SECONDS", Limits.window_seconds),
+            sockets_per_address=_int("MAX_SOCKETS_PER_ADDRESS", Limits.sockets_per_address),
+        ),
         kb_articles_dir=_path("KB_ARTICLES_DIR", PROJECT_ROOT / "knowledge_base" / "articles"),
         kb_index_dir=_path("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb"),
         kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),

@@ -1,8 +1,9 @@
 """Start, watch and stop the processes of the assistant (``make run`` / ``make shell``).
 
 Three processes: the action server, the Rasa server and the gateway. The supervisor
-waits for each to answer its health check, prints where everything is, and on Ctrl-C
-(or when any process dies) stops all of them cleanly.
+waits for each to answer its health check, prints where everything is, restarts a process
+that dies (the others keep serving: the gateway apologises meanwhile), and on Ctrl-C stops
+all of them cleanly. Each process's pid is in ``BANKBOT_DATA_DIR/run/<name>.pid``.
 """
 
 from __future__ import annotations
@@ -21,17 +22,31 @@ from bot.settings import PROJECT_ROOT, Settings
 
 STARTUP_TIMEOUT_SECONDS = 180
 STOP_TIMEOUT_SECONDS = 15
+MAX_RESTARTS, RESTART_PERIOD_SECONDS = 5, 300  # a process failing more often than this is broken
 
 
 @dataclass
 class Service:
     name: str
+    slug: str  # pid file name
     command: list[str]
     health_url: str
     process: subprocess.Popen | None = field(default=None, repr=False)
+    restarts: list[float] = field(default_factory=list, repr=False)
 
-    def start(self, env: dict[str, str]) -> None:
+    def start(self, env: dict[str, str], pid_dir: Path | None = None) -> None:
         self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        if pid_dir is not None:
+            pid_dir.mkdir(parents=True, exist_ok=True)
+            (pid_dir / f"{self.slug}.pid").write_text(f"{self.process.pid}\n")
+
+    def may_restart(self, now: float) -> bool:
+        """Record a restart unless there were too many lately."""
+        self.restarts = [t for t in self.restarts if now - t < RESTART_PERIOD_SECONDS]
+        if len(self.restarts) >= MAX_RESTARTS:
+            return False
+        self.restarts.append(now)
+        return True
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -85,7 +100,8 @@ def _masked_module(module: str, *arguments: str) -> list[str]:
 def action_server(settings: Settings) -> Service:
     return Service(
         "action server",
-        _masked_module("rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)),
+        "actions",
+        _masked_module("bot.action_server", "--actions", "actions", "--port", str(settings.action_port)),
         f"{settings.action_url}/health",
     )
 
@@ -108,11 +124,13 @@ def rasa_server(settings: Settings, model: Path) -> Service:
     )
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]
-    return Service("Rasa server", command, f"{settings.rasa_url}/")
+    return Service("Rasa server", "rasa", command, f"{settings.rasa_url}/")
 
 
 def gateway(settings: Settings) -> Service:
-    return Service("gateway", [sys.executable, "-m", "bot.gateway"], f"{settings.gateway_url}/health")
+    return Service(
+        "gateway", "gateway", [sys.executable, "-m", "bot.gateway"], f"{settings.gateway_url}/health"
+    )
 
 
 def wait_until_healthy(services: list[Service], timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
@@ -137,17 +155,14 @@ def run_all(settings: Settings, model: Path) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = [action_server(settings), rasa_server(settings, model), gateway(settings)]
     env = service_env(settings)
+    pid_dir = settings.data_dir / "run"
     started = time.monotonic()
     try:
         for service in services:
-            service.start(env)
+            service.start(env, pid_dir)
         wait_until_healthy(services)
         _print_banner(settings, time.monotonic() - started)
-        while all(s.running() for s in services):
-            time.sleep(1)
-        dead = [s.name for s in services if not s.running()]
-        print(f"==> {', '.join(dead)} stopped unexpectedly; shutting down", file=sys.stderr)
-        return 1
+        return _keep_running(services, env, pid_dir)
     except KeyboardInterrupt:
         print("\n==> stopping…", flush=True)
         return 0
@@ -157,6 +172,23 @@ def run_all(settings: Settings, model: Path) -> int:
     finally:
         for service in reversed(services):
             service.stop()
+
+
+def _keep_running(services: list[Service], env: dict[str, str], pid_dir: Path) -> int:
+    """Restart a process that stops; give up (stopping all) when one keeps failing."""
+    while True:
+        time.sleep(1)
+        for service in services:
+            if service.running():
+                continue
+            code = service.process.returncode if service.process else None
+            if not service.may_restart(time.monotonic()):
+                print(f"==> {service.name} keeps stopping (exit code {code}); shutting down", file=sys.stderr)
+                return 1
+            print(
+                f"==> {service.name} stopped (exit code {code}); restarting it", file=sys.stderr, flush=True
+            )
+            service.start(env, pid_dir)
 
 
 def _print_banner(settings: Settings, seconds: float) -> None:

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 from bot import messages
 from bot.identity import TokenError
 from bot.inbound import InboundOnce
+from bot.limits import Gatekeeper
 from bot.settings import PROJECT_ROOT
 from bot.static_files import static_file
 
@@ -74,6 +75,12 @@ def history_from_events(events: list[dict[str, Any]], customer: str | None) -> l
     return shown[-MAX_HISTORY:]
 
 
+def client_address(environ: dict[str, Any]) -> str:
+    """The client's address as Sanic sees it (behind a proxy: the forwarded one, when configured)."""
+    request = environ.get("sanic.request")
+    return (request.remote_addr or request.ip) if request is not None else environ.get("REMOTE_ADDR", "")
+
+
 class WebChat:
     def __init__(
         self,
@@ -84,9 +91,10 @@ class WebChat:
         history: Callable[[str], Awaitable[list[dict[str, Any]]]],
         seen: InboundOnce,
         max_chars: int,
+        gatekeeper: Gatekeeper,
     ) -> None:
         self.identify, self.handle, self.on_leave, self.on_join = identify, handle, on_leave, on_join
-        self.history, self.seen, self.max_chars = history, seen, max_chars
+        self.history, self.seen, self.max_chars, self.gatekeeper = history, seen, max_chars, gatekeeper
         self.server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         self.server.on("connect", self._connect)
         self.server.on("session_request", self._session_request)
@@ -104,14 +112,19 @@ class WebChat:
             await self.server.emit("bot_uttered", bot_uttered(message), room=conversation_id)
         return True
 
-    async def _connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> bool:
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             customer = await self.identify(token) if isinstance(token, str) and token else None
         except TokenError as error:
             logger.warning("refused a web chat token: %s", error)
             return False
-        await self.server.save_session(sid, {"customer_no": customer, "conversation": None})
+        address = client_address(environ)
+        if not self.gatekeeper.socket_opened(address):
+            logger.warning("refused a web chat socket: too many from one address")
+            return False
+        session = {"customer_no": customer, "conversation": None, "address": address}
+        await self.server.save_session(sid, session)
         return True
 
     async def _session_request(self, sid: str, data: Any) -> None:
@@ -156,12 +169,16 @@ class WebChat:
         await self.server.emit(
             "user_echo", echo, room=conversation, skip_sid=sid
         )  # the customer's other tabs
-        metadata = {"customer_no": session["customer_no"]} if session.get("customer_no") else {}
+        metadata = {"address": session["address"]}
+        if session.get("customer_no"):
+            metadata["customer_no"] = session["customer_no"]
         await self.emit(conversation, await self.handle(conversation, text, metadata))
         return {"ok": True}
 
     async def _disconnect(self, sid: str) -> None:
         session = await self.server.get_session(sid)
+        if session:
+            self.gatekeeper.socket_closed(session["address"])
         conversation = session.get("conversation") if session else None
         if conversation and not any(
             s != sid for s, _ in self.server.manager.get_participants("/", conversation)

@@ -30,6 +30,7 @@ from bot.handoff.models import (
 )
 from bot.handoff.policy import PRIORITIES
 from bot.profile.db import session_scope
+from bot.profile.errors import ProfileUnavailable
 from bot.profile.models import Advisor, utc_now
 
 HANDLING_MINUTES = 4  # average time an agent spends on a conversation, for the waiting estimate
@@ -273,6 +274,25 @@ class Desk:
         with session_scope(self.sessions) as session:
             rows = session.scalars(sa.select(Handoff).where(Handoff.status.in_(WAITING))).all()
             return sorted((_item(session, row) for row in rows), key=queue_order)
+
+    def counts(self) -> dict[str, int]:
+        """How many handoffs are queued, with an agent, or waiting for a callback."""
+        with session_scope(self.sessions) as session:
+            rows = session.execute(
+                sa.select(Handoff.status, sa.func.count())
+                .where(Handoff.status.in_((*OPEN, CALLBACK)))
+                .group_by(Handoff.status)
+            ).all()
+        return {status: 0 for status in (*OPEN, CALLBACK)} | dict(rows)
+
+    def reachable(self) -> bool:
+        """For readiness: the desk's database answers a trivial query."""
+        try:
+            with session_scope(self.sessions) as session:
+                session.execute(sa.select(1))
+            return True
+        except ProfileUnavailable:
+            return False
 
     def queue_for(self, agent: Agent) -> list[tuple[Item, int]]:
         """What ``agent`` may take, in queue order, with each item's position within its skill."""

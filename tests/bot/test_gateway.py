@@ -80,7 +80,7 @@ def test_rasa_down_gives_a_chinese_apology(gateway_without_rasa: str) -> None:
 def test_not_ready_when_dependencies_are_down(gateway_without_rasa: str) -> None:
     status, body = http("GET", f"{gateway_without_rasa}/ready")
     assert status == 503
-    assert body == {"ready": False, "checks": {"rasa": False, "actions": False}}
+    assert body == {"ready": False, "checks": {"rasa": False, "actions": False, "database": True}}
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,13 @@ from tests.helpers import free_port, http, wait_for
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that stop the shared system go last, whichever module they are in."""
-    items.sort(key=lambda item: item.get_closest_marker("stops_system") is not None)
+    """Tests that stop or break parts of the shared system go last, whichever module they are in."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("stops_system") is not None,
+            item.get_closest_marker("disrupts_system") is not None,
+        )
+    )
 
 
 TOKEN = "e2e-secret-token"
