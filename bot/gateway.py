@@ -77,9 +77,8 @@ class Gateway:
         self.profiles = ProfileService(sessions)
         self.desk = Desk(sessions)
         self.agents = AgentDirectory(sessions)
-        self.rasa = RasaClient(
-            settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS, settings.rasa_restart_wait_seconds
-        )
+        restart_wait = settings.rasa_restart_wait_seconds
+        self.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS, restart_wait)
         self.hub = Hub(self.desk)
         self.gatekeeper = Gatekeeper(settings.limits)
         self.conversations = Conversations(
@@ -150,11 +149,12 @@ class Gateway:
 
         A customer or address over its rate limit gets a notice instead (``bot.limits``).
         """
+        structured_logs.set_conversation(sender)  # for every record of this request's task
         if not self.gatekeeper.message_allowed(sender, address):
             return _bot_reply(sender, messages.TOO_FAST)
         found = find_pii(text)
         metadata = message_metadata(channel, customer, found, self.sealer)
-        with structured_logs.conversation(sender), metrics.timed("gateway"):
+        with metrics.timed("gateway"):
             try:
                 replies = await self.conversations.handle(sender, channel, mask_pii(text, found), metadata)
             except (RasaUnavailable, ProfileUnavailable) as error:

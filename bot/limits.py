@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import metrics
@@ -27,14 +28,14 @@ class Limits:
 class FixedWindows:
     """Counts per key in the current time window (in this process; replicas share Redis instead)."""
 
-    def __init__(self, window_seconds: int) -> None:
-        self.window_seconds = window_seconds
+    def __init__(self, window_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_seconds, self.clock = window_seconds, clock
         self.window = -1
         self.counts: Counter[str] = Counter()
 
     def hit(self, key: str) -> int:
         """Count one more for ``key``; the count in the current window."""
-        window = int(time.monotonic() // self.window_seconds)
+        window = int(self.clock() // self.window_seconds)
         if window != self.window:
             self.window, self.counts = window, Counter()
         self.counts[key] += 1
@@ -42,9 +43,9 @@ class FixedWindows:
 
 
 class Gatekeeper:
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
-        self.windows = FixedWindows(limits.window_seconds)
+        self.windows = FixedWindows(limits.window_seconds, clock)
         self.sockets: Counter[str] = Counter()
 
     def message_allowed(self, customer: str, address: str | None) -> bool:

@@ -11,24 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
 _conversation: ContextVar[str | None] = ContextVar("conversation_id", default=None)
 TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s [%(conversation_id)s] %(message)s"
-
-
-@contextmanager
-def conversation(conversation_id: str | None) -> Iterator[None]:
-    """Every record logged inside the block names ``conversation_id``."""
-    token = _conversation.set(conversation_id)
-    try:
-        yield
-    finally:
-        _conversation.reset(token)
 
 
 def set_conversation(conversation_id: str | None) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import jwt
 import pytest
@@ -53,20 +55,47 @@ def gateway_without_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         MAX_MESSAGE_CHARS="50",
         WEB_TOKEN_SECRET=WEB_SECRET,
         BANKBOT_DATA_DIR=str(tmp_path_factory.mktemp("var")),
+        RATE_LIMIT_PER_CUSTOMER="3",
+        LOG_FORMAT="json",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.gateway"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path_factory.mktemp("log") / "gateway.log"
+    GATEWAY_LOG.append(log)
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.gateway"], cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output
+        )
     try:
         wait_for(f"http://127.0.0.1:{port}/health", 60, process)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+GATEWAY_LOG: list[Path] = []  # where the module's gateway writes its log
+
+
+def test_a_flooding_sender_is_told_to_slow_down_and_counted(gateway_without_rasa: str) -> None:
+    url = f"{gateway_without_rasa}/webhooks/rest/webhook"
+    answers = [http("POST", url, {"sender": "flood", "message": f"查余额{n}"}) for n in range(4)]
+    assert [status for status, _ in answers] == [503, 503, 503, 200]  # Rasa is down for the first three
+    assert answers[-1][1] == [{"recipient_id": "flood", "text": messages.TOO_FAST}]
+    status, exposition = http("GET", f"{gateway_without_rasa}/metrics")
+    assert status == 200
+    assert 'bankbot_rate_limited_total{limit="customer"} 1.0' in exposition
+    assert 'bankbot_messages_total{channel="rest",outcome="unanswered"}' in exposition
+    assert 'bankbot_stage_seconds_count{stage="gateway"}' in exposition
+    assert 'bankbot_queue_length{status="queued"} 0.0' in exposition
+
+
+def test_logs_are_json_lines_naming_the_conversation(gateway_without_rasa: str) -> None:
+    url = f"{gateway_without_rasa}/webhooks/rest/webhook"
+    assert http("POST", url, {"sender": "log-reader", "message": "我的手机13812345678"})[0] == 503
+    output = GATEWAY_LOG[0].read_text(errors="replace").splitlines()
+    lines = [json.loads(line) for line in output if line.startswith("{")]
+    unanswered = [line for line in lines if line["conversation_id"] == "log-reader"]
+    assert unanswered and "was not answered" in unanswered[0]["message"]
+    assert "13812345678" not in "".join(output)
 
 
 def test_rasa_down_gives_a_chinese_apology(gateway_without_rasa: str) -> None:
