@@ -77,8 +77,8 @@ class Gateway:
         self.profiles = ProfileService(sessions)
         self.desk = Desk(sessions)
         self.agents = AgentDirectory(sessions)
-        restart_wait = settings.rasa_restart_wait_seconds
-        self.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS, restart_wait)
+        wait = settings.rasa_restart_wait_seconds
+        self.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS, wait)
         self.hub = Hub(self.desk)
         self.gatekeeper = Gatekeeper(settings.limits)
         self.conversations = Conversations(
