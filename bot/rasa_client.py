@@ -69,6 +69,7 @@ class RasaClient:
             return await self._post("/webhooks/gateway/webhook", payload, with_token=False)
         except RasaConnectionLost as error:
             logger.warning("Rasa connection lost, retrying the message once it is back: %s", error)
+            await self.close()  # pooled connections to the old process are dead too
             if not await self.back_within(self.restart_wait_seconds):
                 raise
             return await self._post("/webhooks/gateway/webhook", payload, with_token=False)
