@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb
+.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak
 
 PAIRS ?= ../shared/data/bq/train.tsv
 
@@ -42,6 +42,12 @@ kb-index: embeddings  ## (re)build the knowledge-base index in models/kb unless 
 
 bench-kb: embeddings  ## retrieval benchmark: BM25 / dense / hybrid / fine-tuned on BQ dev + held-out
 	@$(PY) -m knowledge_base.benchmark
+
+bench: train  ## load benchmark: full stack vs bare Rasa vs NLU-only; reports/bench-default.json
+	@$(PY) -m bench.load
+
+bench-soak: train  ## 10-minute soak under load: does memory grow? reports/bench-soak-default.json
+	@$(PY) -m bench.load --soak 600
 
 finetune-embeddings: embeddings  ## fine-tune the embeddings on question pairs (PAIRS=file.tsv; default BQ train)
 	@$(PY) -m knowledge_base.finetune --pairs $(PAIRS)
