@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak
+.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak run-scaled
 
 PAIRS ?= ../shared/data/bq/train.tsv
 
@@ -19,6 +19,10 @@ train: setup  ## train the Rasa model unless data/config are unchanged (content-
 
 run: train  ## start gateway, Rasa server and action server in the foreground
 	@$(PY) -m bot run
+
+run-scaled: train  ## the scaled profile on this machine: 2x every service behind nginx, PostgreSQL + Redis
+	@bash scripts/setup_services.sh postgresql redis-server nginx
+	@$(PY) -m bot run-scaled
 
 shell: train  ## talk to the assistant in the terminal
 	@$(PY) -m bot shell

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot {train,run,shell,eval,token}`` (what the make targets call)."""
+"""Command line: ``python -m bot {train,run,run-scaled,shell,eval,token}`` (what make targets call)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="train the Rasa model if its inputs changed")
     commands.add_parser("run", help="run gateway, Rasa server and action server")
+    commands.add_parser("run-scaled", help="run two replicas of each service behind nginx (bot/scaled.py)")
     commands.add_parser("shell", help="chat with the assistant in the terminal")
     commands.add_parser("eval", help="NLU cross-validation and test stories into reports/")
     token = commands.add_parser("token", help="sign a web login token for a demo user (HS256 only)")
@@ -78,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         print(f"==> model: {model}")
         return 0
+    if args.command == "run-scaled":
+        from bot.scaled import run_scaled
+
+        prepare_knowledge_base(settings)
+        return run_scaled(settings, model, prepare_profiles)
     if args.command in ("run", "shell"):
         prepare_knowledge_base(settings)
         prepare_profiles(settings)

@@ -21,6 +21,8 @@ from bot.handoff.agents import AgentDirectory
 from bot.handoff.desk import Desk, Item, Turn
 from bot.handoff.models import QUEUED
 from bot.handoff.policy import escalation_policy, turns_since_handoff
+from bot.patience import patiently
+from bot.profile.errors import ProfileUnavailable
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.summary import CustomerFacts, summarise
 
@@ -69,7 +71,11 @@ class Conversations:
 
     async def handle(self, sender: str, channel: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
         """The replies to one customer message (possibly none: an agent will answer)."""
-        owner = await asyncio.to_thread(self.desk.open_for, sender)
+        owner = await patiently(  # nothing has happened yet: safe to wait for the database
+            lambda: asyncio.to_thread(self.desk.open_for, sender),
+            (ProfileUnavailable,),
+            "service desk lookup",
+        )
         if owner is not None:
             return await self._during_handoff(owner, sender, text, metadata)
         text = await self._rating(sender, text)

@@ -33,6 +33,7 @@ from bot.profile.errors import ProfileUnavailable
 from bot.profile.models import Channel, Role
 from bot.profile.service import ProfileService
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.replicas import shared_state
 from bot.settings import Settings, load_settings
 from bot.webchat import WebChat, widget_blueprint
 from bot.wechat.api import OUTSIDE_WINDOW, CustomerServiceApi, WechatApiError
@@ -79,8 +80,9 @@ class Gateway:
         self.agents = AgentDirectory(sessions)
         wait = settings.rasa_restart_wait_seconds
         self.rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token, RASA_TIMEOUT_SECONDS, wait)
-        self.hub = Hub(self.desk)
-        self.gatekeeper = Gatekeeper(settings.limits)
+        self.shared = shared_state(settings.redis_url)
+        self.hub = Hub(self.desk, self.shared)
+        self.gatekeeper = Gatekeeper(settings.limits, self.shared)
         self.conversations = Conversations(
             self.desk, self.agents, self.rasa, self.hub.queue_changed, self.hub.customer_turn
         )
@@ -94,6 +96,7 @@ class Gateway:
             self.seen,
             settings.max_message_chars,
             self.gatekeeper,
+            self.shared,
         )
         self.tokens = token_verifier(settings)
         self.sealer = Sealer(handle_key(settings))
@@ -150,7 +153,7 @@ class Gateway:
         A customer or address over its rate limit gets a notice instead (``bot.limits``).
         """
         structured_logs.set_conversation(sender)  # for every record of this request's task
-        if not self.gatekeeper.message_allowed(sender, address):
+        if not await self.gatekeeper.message_allowed(sender, address):
             return _bot_reply(sender, messages.TOO_FAST)
         found = find_pii(text)
         metadata = message_metadata(channel, customer, found, self.sealer)
@@ -242,8 +245,13 @@ def create_app(settings: Settings) -> Sanic:
     if gateway.wechat is not None:
         app.blueprint(gateway.wechat.blueprint())
 
+    @app.before_server_start
+    async def share(app: Sanic, _loop: Any) -> None:
+        await gateway.shared.start()
+
     @app.after_server_stop
-    async def close_http(app: Sanic, _loop: Any) -> None:
+    async def close_connections(app: Sanic, _loop: Any) -> None:
+        await gateway.shared.stop()
         await gateway.rasa.close()
 
     @app.get("/health")
@@ -256,6 +264,7 @@ def create_app(settings: Settings) -> Sanic:
             "rasa": await gateway.rasa.reachable("/"),
             "actions": await gateway.rasa.reachable(f"{settings.action_url}/health", absolute=True),
             "database": await asyncio.to_thread(gateway.desk.reachable),
+            **({"redis": await gateway.shared.reachable()} if settings.redis_url else {}),
         }
         status = 200 if all(checks.values()) else 503
         return response.json({"ready": status == 200, "checks": checks}, status=status)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import metrics
+from bot.replicas import Alone
 
 
 @dataclass(frozen=True)
@@ -25,35 +26,21 @@ class Limits:
     sockets_per_address: int = 50
 
 
-class FixedWindows:
-    """Counts per key in the current time window (in this process; replicas share Redis instead)."""
-
-    def __init__(self, window_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window_seconds, self.clock = window_seconds, clock
-        self.window = -1
-        self.counts: Counter[str] = Counter()
-
-    def hit(self, key: str) -> int:
-        """Count one more for ``key``; the count in the current window."""
-        window = int(self.clock() // self.window_seconds)
-        if window != self.window:
-            self.window, self.counts = window, Counter()
-        self.counts[key] += 1
-        return self.counts[key]
-
-
 class Gatekeeper:
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
-        self.windows = FixedWindows(limits.window_seconds, clock)
+    """Message windows are counted where the replicas share state (``bot.replicas``); open sockets
+    per replica (a load balancer limits connections per address across replicas)."""
+
+    def __init__(self, limits: Limits, counter: Alone, clock: Callable[[], float] = time.time) -> None:
+        self.limits, self.counter, self.clock = limits, counter, clock
         self.sockets: Counter[str] = Counter()
 
-    def message_allowed(self, customer: str, address: str | None) -> bool:
+    async def message_allowed(self, customer: str, address: str | None) -> bool:
         """Count a message; False when its customer or its address is over the limit."""
-        if self.windows.hit(f"customer:{customer}") > self.limits.per_customer:
+        window = int(self.clock() // self.limits.window_seconds)
+        if await self.counter.count(window, f"customer:{customer}") > self.limits.per_customer:
             metrics.LIMITED.labels("customer").inc()
             return False
-        if address and self.windows.hit(f"address:{address}") > self.limits.per_address:
+        if address and await self.counter.count(window, f"address:{address}") > self.limits.per_address:
             metrics.LIMITED.labels("address").inc()
             return False
         return True

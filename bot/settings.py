@@ -60,6 +60,7 @@ class Settings:
     kb_model_dir: Path
     kb_feedback_db: str
     profile_db: str
+    redis_url: str | None  # several gateway replicas share live state through it (``bot.replicas``)
     demo_staff_password: str  # given to demo staff without a console password (README: agent console)
     wechat_app_id: str | None
     wechat_token: str | None
@@ -127,6 +128,7 @@ def load_settings() -> Settings:
         kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),
         kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
         profile_db=os.environ.get("PROFILE_DB") or f"sqlite:///{data_dir / 'profile.db'}",
+        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
         demo_staff_password=os.environ.get("BANKBOT_DEMO_STAFF_PASSWORD") or "xinghai-demo",
         wechat_app_id=os.environ.get("WECHAT_APP_ID") or None,
         wechat_token=os.environ.get("WECHAT_TOKEN") or None,

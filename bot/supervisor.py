@@ -31,11 +31,14 @@ class Service:
     slug: str  # pid file name
     command: list[str]
     health_url: str
+    env: dict[str, str] = field(default_factory=dict)  # this process's own variables (a replica's port)
     process: subprocess.Popen | None = field(default=None, repr=False)
     restarts: list[float] = field(default_factory=list, repr=False)
 
     def start(self, env: dict[str, str], pid_dir: Path | None = None) -> None:
-        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env={**env, **self.env}, start_new_session=True
+        )
         if pid_dir is not None:
             pid_dir.mkdir(parents=True, exist_ok=True)
             (pid_dir / f"{self.slug}.pid").write_text(f"{self.process.pid}\n")
@@ -97,16 +100,24 @@ def _masked_module(module: str, *arguments: str) -> list[str]:
     return [sys.executable, "-m", "bot.masked_logs", module, *arguments]
 
 
-def action_server(settings: Settings) -> Service:
+def _named(name: str, slug: str, replica: int) -> tuple[str, str]:
+    """Name and pid-file slug of a process, numbered when it is one of several replicas."""
+    return (f"{name} {replica}", f"{slug}-{replica}") if replica else (name, slug)
+
+
+def action_server(settings: Settings, port: int = 0, replica: int = 0) -> Service:
+    port = port or settings.action_port
     return Service(
-        "action server",
-        "actions",
-        _masked_module("bot.action_server", "--actions", "actions", "--port", str(settings.action_port)),
-        f"{settings.action_url}/health",
+        *_named("action server", "actions", replica),
+        _masked_module("bot.action_server", "--actions", "actions", "--port", str(port)),
+        f"http://{settings.action_host}:{port}/health",
     )
 
 
-def rasa_server(settings: Settings, model: Path) -> Service:
+def rasa_server(
+    settings: Settings, model: Path, port: int = 0, replica: int = 0, endpoints: str = "endpoints.yml"
+) -> Service:
+    port = port or settings.rasa_port
     command = _masked_module(
         "rasa",
         "run",
@@ -114,22 +125,26 @@ def rasa_server(settings: Settings, model: Path) -> Service:
         "--interface",
         settings.rasa_host,
         "--port",
-        str(settings.rasa_port),
+        str(port),
         "--model",
         str(model),
         "--endpoints",
-        "endpoints.yml",
+        endpoints,
         "--credentials",
         "credentials.yml",
     )
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]
-    return Service("Rasa server", "rasa", command, f"{settings.rasa_url}/")
+    return Service(*_named("Rasa server", "rasa", replica), command, f"http://{settings.rasa_host}:{port}/")
 
 
-def gateway(settings: Settings) -> Service:
+def gateway(settings: Settings, port: int = 0, replica: int = 0) -> Service:
+    port = port or settings.gateway_port
     return Service(
-        "gateway", "gateway", [sys.executable, "-m", "bot.gateway"], f"{settings.gateway_url}/health"
+        *_named("gateway", "gateway", replica),
+        [sys.executable, "-m", "bot.gateway"],
+        f"http://{settings.gateway_host}:{port}/health",
+        env={"GATEWAY_PORT": str(port)},
     )
 
 
@@ -151,17 +166,23 @@ def wait_until_healthy(services: list[Service], timeout: float = STARTUP_TIMEOUT
 
 def run_all(settings: Settings, model: Path) -> int:
     """Run the whole system in the foreground until Ctrl-C or a process dies."""
+    services = [action_server(settings), rasa_server(settings, model), gateway(settings)]
+    return run_services(settings, services, service_env(settings), "")
+
+
+def run_services(
+    settings: Settings, services: list[Service], env: dict[str, str], profile: str, timeout: float = 0
+) -> int:
+    """Start the services, wait until all are healthy, keep them running until Ctrl-C."""
     _stop_on_termination_signals()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = [action_server(settings), rasa_server(settings, model), gateway(settings)]
-    env = service_env(settings)
     pid_dir = settings.data_dir / "run"
     started = time.monotonic()
     try:
         for service in services:
             service.start(env, pid_dir)
-        wait_until_healthy(services)
-        _print_banner(settings, time.monotonic() - started)
+        wait_until_healthy(services, timeout or STARTUP_TIMEOUT_SECONDS)
+        _print_banner(settings, time.monotonic() - started, profile)
         return _keep_running(services, env, pid_dir)
     except KeyboardInterrupt:
         print("\n==> stopping…", flush=True)
@@ -191,11 +212,11 @@ def _keep_running(services: list[Service], env: dict[str, str], pid_dir: Path) -
             service.start(env, pid_dir)
 
 
-def _print_banner(settings: Settings, seconds: float) -> None:
+def _print_banner(settings: Settings, seconds: float, profile: str) -> None:
     token = " (token required)" if settings.rasa_auth_token else ""
     print(
         f"""
-==> 星海银行智能客服 is running (started in {seconds:.0f} s). Ctrl-C stops everything.
+==> 星海银行智能客服 is running{profile} (started in {seconds:.0f} s). Ctrl-C stops everything.
     gateway        {settings.gateway_url}   REST: POST /webhooks/rest/webhook · web chat: Socket.IO
     agent console  {settings.gateway_url}/agent   demo staff XH1001 … (README: human handoff)
     Rasa server    {settings.rasa_url}   HTTP API enabled{token}

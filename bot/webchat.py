@@ -4,7 +4,8 @@ A client connects (optionally with ``auth={"token": <signed customer token>}``),
 session (``session_request`` → ``session_confirm``), sends ``user_uttered`` and receives
 ``bot_uttered``. The session id is the conversation id; every socket of a session joins its room,
 so replies, agent messages and the bot's return after a handoff reach all of the customer's tabs,
-also when they come from the agent console rather than from the customer's own message.
+also when they come from the agent console rather than from the customer's own message, and also
+when that tab is connected to another gateway replica (``bot.replicas``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot import messages
 from bot.identity import TokenError
 from bot.inbound import InboundOnce
 from bot.limits import Gatekeeper
+from bot.replicas import Alone
 from bot.settings import PROJECT_ROOT
 from bot.static_files import static_file
 
@@ -92,21 +94,22 @@ class WebChat:
         seen: InboundOnce,
         max_chars: int,
         gatekeeper: Gatekeeper,
+        shared: Alone,
     ) -> None:
         self.identify, self.handle, self.on_leave, self.on_join = identify, handle, on_leave, on_join
         self.history, self.seen, self.max_chars, self.gatekeeper = history, seen, max_chars, gatekeeper
-        self.server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        self.shared = shared
+        self.server = socketio.AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], client_manager=shared.socketio_manager()
+        )
         self.server.on("connect", self._connect)
         self.server.on("session_request", self._session_request)
         self.server.on("user_uttered", self._user_uttered)
         self.server.on("disconnect", self._disconnect)
 
-    def connected(self, conversation_id: str) -> bool:
-        return any(True for _ in self.server.manager.get_participants("/", conversation_id))
-
     async def emit(self, conversation_id: str, replies: list[dict[str, Any]]) -> bool:
-        """Send to every open socket of the conversation; False when none is open."""
-        if not self.connected(conversation_id):
+        """Send to every open socket of the conversation, on any replica; False when none is open."""
+        if not await self.shared.online(conversation_id):
             return False
         for message in replies:
             await self.server.emit("bot_uttered", bot_uttered(message), room=conversation_id)
@@ -137,6 +140,7 @@ class WebChat:
         session["conversation"] = conversation
         await self.server.save_session(sid, session)
         await self.server.enter_room(sid, conversation)
+        await self.shared.joined(conversation, sid)
         await self.server.emit("session_confirm", conversation, room=sid)
         events = await self.history(conversation)
         await self.server.emit("history", history_from_events(events, session["customer_no"]), room=sid)
@@ -180,9 +184,7 @@ class WebChat:
         if session:
             self.gatekeeper.socket_closed(session["address"])
         conversation = session.get("conversation") if session else None
-        if conversation and not any(
-            s != sid for s, _ in self.server.manager.get_participants("/", conversation)
-        ):
+        if conversation and not await self.shared.left(conversation, sid):
             await self.on_leave(conversation)
 
 

@@ -29,6 +29,7 @@ from bot.handoff.policy import escalation_policy
 from bot.handoff.profile_panel import customer_panel
 from bot.privacy import find_pii, mask_pii
 from bot.profile.errors import ProfileUnavailable
+from bot.replicas import Alone
 from bot.static_files import static_file
 
 logger = logging.getLogger(__name__)
@@ -49,26 +50,25 @@ def error(status: int, code: str, message: str) -> HTTPResponse:
 
 
 class Hub:
-    """Open agent WebSockets, and what to push to whom."""
+    """Open agent WebSockets, and what to push to whom.
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    Pushes go through the replicas' shared channel (``bot.replicas``): the agent who must see a
+    customer's message may be connected to another gateway replica than the customer.
+    """
+
+    def __init__(self, desk: Desk, shared: Alone) -> None:
+        self.desk, self.shared = desk, shared
         self.sockets: dict[Any, Agent] = {}
+        shared.on_event(self._push)
 
     async def queue_changed(self) -> None:
-        """One read of the queue, then each agent's share of it."""
-        if not self.sockets:
-            return
-        waiting = await asyncio.to_thread(self.desk.waiting)
-        for socket, agent in list(self.sockets.items()):
-            items = visible_to(agent, waiting)
-            await self._send(socket, {"type": "queue", "items": [item.as_dict(pos) for item, pos in items]})
+        await self.shared.publish({"kind": "queue"})
 
     async def to_owner(self, item: Item, message: dict[str, Any]) -> None:
         """To the agent who owns the conversation; while it waits, to everyone who could take it."""
-        for socket, agent in list(self.sockets.items()):
-            if agent.staff_no == item.agent or (item.agent is None and agent.can_take(item.skill)):
-                await self._send(socket, message)
+        await self.shared.publish(
+            {"kind": "owner", "agent": item.agent, "skill": item.skill, "message": message}
+        )
 
     async def customer_turn(self, item: Item, turn: Turn) -> None:
         await self.to_owner(
@@ -81,6 +81,23 @@ class Hub:
 
     async def conversation_changed(self, item: Item) -> None:
         await self.to_owner(item, {"type": "conversation", "conversation": item.as_dict()})
+
+    async def _push(self, event: dict[str, Any]) -> None:
+        """An event from any replica, for the agents connected to this one."""
+        if not self.sockets:
+            return
+        if event["kind"] == "queue":
+            waiting = await asyncio.to_thread(self.desk.waiting)
+            for socket, agent in list(self.sockets.items()):
+                items = visible_to(agent, waiting)
+                await self._send(
+                    socket, {"type": "queue", "items": [item.as_dict(pos) for item, pos in items]}
+                )
+            return
+        owner, skill = event["agent"], event["skill"]
+        for socket, agent in list(self.sockets.items()):
+            if agent.staff_no == owner or (owner is None and agent.can_take(skill)):
+                await self._send(socket, event["message"])
 
     async def _send(self, socket: Any, message: dict[str, Any]) -> None:
         try:

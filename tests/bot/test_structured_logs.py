@@ -14,8 +14,8 @@ def test_json_lines_name_the_conversation_and_mask_pii(monkeypatch) -> None:
         logger = logging.getLogger("test.structured")
         structured_logs.set_conversation("conv-42")
         inside = logger.makeRecord(
-                logger.name, logging.WARNING, __file__, 1, "手机 %s", ("13812345678",), None
-            )
+            logger.name, logging.WARNING, __file__, 1, "手机 %s", ("13812345678",), None
+        )
         structured_logs.set_conversation(None)
         outside = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "started", (), None)
     finally:

@@ -21,7 +21,8 @@ from tests.services import running_postgres
 
 @pytest.fixture(scope="module")
 def postgres_bank() -> Iterator[str]:
-    with running_postgres() as url:
+    with running_postgres() as server:
+        url = server.url("profile")
         report = seed_demo_bank(url, customers=SMALL_BANK, today=TODAY)
         assert report is not None
         yield url

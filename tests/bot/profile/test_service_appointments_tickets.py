@@ -242,7 +242,8 @@ def test_two_simultaneous_bookings_of_the_last_free_hour_book_it_once(
 
 
 def test_two_simultaneous_bookings_on_postgresql_book_the_hour_once() -> None:
-    with running_postgres() as url:
+    with running_postgres() as server:
+        url = server.url("profile")
         seed_demo_bank(url, customers=SMALL_BANK, today=TODAY)
         outcomes = race_for_saturday_ten(url)
         assert sorted(outcomes) == ["NoAdvisorFree", "booked"]
