@@ -51,28 +51,36 @@ def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         LOG_LEVEL="DEBUG",  # Rasa logs message texts only at DEBUG: the PII test reads those lines too
     )
     log = tmp_path_factory.mktemp("logs") / "system.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
     urls = {
         "gateway": f"http://127.0.0.1:{ports['GATEWAY_PORT']}",
         "rasa": f"http://127.0.0.1:{ports['RASA_PORT']}",
         "actions": f"http://127.0.0.1:{ports['ACTION_PORT']}",
     }
-    try:
-        wait_for(f"{urls['gateway']}/ready", 240, process)
-    except (RuntimeError, TimeoutError):
-        process.kill()
-        pytest.fail(f"system did not start:\n{log.read_text(errors='replace')[-5000:]}")
+    process = start_system("run", env, log, urls["gateway"], 240)
     yield {**urls, "process": process, "log": str(log), "data_dir": data_dir}
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
+
+
+def start_system(
+    command: str, env: dict[str, str], log: Path, gateway: str, timeout: float
+) -> subprocess.Popen:
+    """``python -m bot <command>`` with its output in ``log``, once the gateway says it is ready."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", command],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(f"{gateway}/ready", timeout, process)
+    except (RuntimeError, TimeoutError):
+        process.kill()
+        pytest.fail(f"system ({command}) did not start:\n{log.read_text(errors='replace')[-5000:]}")
+    return process
 
 
 def say(system: dict[str, Any], sender: str, text: str, login: str | None = None) -> list[dict]:

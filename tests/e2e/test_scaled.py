@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,10 +20,9 @@ import pytest
 import socketio
 
 from bot.local_services import Postgres, Redis
-from bot.settings import PROJECT_ROOT
 from tests.e2e.clients import WAIT, Agent, Customer, queued, until
-from tests.e2e.conftest import STAFF_PASSWORD, TOKEN, WEB_SECRET
-from tests.helpers import free_port, http, wait_for
+from tests.e2e.conftest import STAFF_PASSWORD, TOKEN, WEB_SECRET, start_system
+from tests.helpers import free_port, http
 from tests.services import apt_install, scratch_directory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scaled]
@@ -65,20 +63,8 @@ def scaled(trained_model: Path) -> Iterator[dict[str, Any]]:
         for variable in ("PROFILE_DB", "KB_FEEDBACK_DB", "REDIS_URL", "TRACKER_DB_HOST"):
             env.pop(variable, None)
         log = data_dir / "system.log"
-        with open(log, "wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run-scaled"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
         gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
-        try:
-            wait_for(f"{gateway}/ready", 420, process)
-        except (RuntimeError, TimeoutError):
-            process.kill()
-            pytest.fail(f"scaled system did not start:\n{log.read_text(errors='replace')[-5000:]}")
+        process = start_system("run-scaled", env, log, gateway, 420)
         redis = Redis(data_dir / "scaled" / "redis", redis_port)  # a test restarts it: this handle stops it
         yield {
             "gateway": gateway,
@@ -111,11 +97,14 @@ def test_an_agent_on_one_replica_serves_a_customer_on_the_other(scaled) -> None:
     asyncio.run(_agent_on_one_replica_serves_a_customer_on_the_other(scaled))
 
 
-async def _agent_on_one_replica_serves_a_customer_on_the_other(scaled: dict[str, Any]) -> None:
+def customer_and_agent(scaled: dict[str, Any]) -> tuple[str, Customer, Agent]:
+    """A web chat customer on the first gateway replica, an agent on the second."""
     first, second = scaled["replicas"]
-    conversation = f"web-{uuid.uuid4().hex}"
-    customer = Customer(first)
-    agent = Agent(second, "XH1001")
+    return f"web-{uuid.uuid4().hex}", Customer(first), Agent(second, "XH1001")
+
+
+async def _agent_on_one_replica_serves_a_customer_on_the_other(scaled: dict[str, Any]) -> None:
+    conversation, customer, agent = customer_and_agent(scaled)
     async with agent.live() as console:
         await customer.start(conversation)
         await customer.say("我要投诉，找人工")
@@ -208,10 +197,7 @@ def test_redis_restarts_and_replicas_share_again(scaled) -> None:
 
 
 async def _redis_restarts(scaled: dict[str, Any]) -> None:
-    first, second = scaled["replicas"]
-    conversation = f"web-{uuid.uuid4().hex}"
-    customer = Customer(first)
-    agent = Agent(second, "XH1001")
+    conversation, customer, agent = customer_and_agent(scaled)
     await customer.start(conversation)
     await customer.say("转人工")
     await customer.next("")
