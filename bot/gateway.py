@@ -248,6 +248,7 @@ def create_app(settings: Settings) -> Sanic:
     @app.before_server_start
     async def share(app: Sanic, _loop: Any) -> None:
         await gateway.shared.start()
+        gateway.webchat.listen()
 
     @app.after_server_stop
     async def close_connections(app: Sanic, _loop: Any) -> None:

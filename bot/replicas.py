@@ -27,7 +27,7 @@ from typing import Any
 
 import socketio
 from redis import asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +97,12 @@ class Together(Alone):
         super().__init__()
         self.url = url
         self.replica = uuid.uuid4().hex[:12]
-        self.redis = aioredis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
+        # A pooled connection left over from before a Redis restart fails its next command: retried once
+        # on a new connection, so the first command after a restart does not count as Redis being down.
+        connections = dict(socket_connect_timeout=REDIS_TIMEOUT_SECONDS, retry_on_error=[ConnectionError])
+        self.redis = aioredis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, **connections)
+        # the listener waits for events indefinitely, so no read timeout; pings find a dead connection
+        self.listener = aioredis.Redis.from_url(url, health_check_interval=HEARTBEAT_SECONDS, **connections)
         self.tasks: list[asyncio.Task] = []
 
     def socketio_manager(self) -> socketio.AsyncManager:
@@ -159,6 +162,7 @@ class Together(Alone):
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self._quietly(self.redis.delete(_replica_key(self.replica)))
         await self.redis.close()
+        await self.listener.close()
 
     async def _announce(self, sockets: dict[str, set[str]]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -188,11 +192,12 @@ class Together(Alone):
         backoff = 0.5
         while True:
             try:
-                async with self.redis.pubsub() as channel:
+                async with self.listener.pubsub(ignore_subscribe_messages=True) as channel:
                     await channel.subscribe(CONSOLE_CHANNEL)
                     backoff = 0.5
-                    async for message in channel.listen():
-                        if message.get("type") == "message":
+                    while True:
+                        message = await channel.get_message(timeout=HEARTBEAT_SECONDS)
+                        if message is not None:
                             await self._dispatch(message["data"])
             except (RedisError, OSError) as error:
                 logger.warning("lost the Redis console channel, retrying in %.1f s: %s", backoff, error)

@@ -107,6 +107,13 @@ class WebChat:
         self.server.on("user_uttered", self._user_uttered)
         self.server.on("disconnect", self._disconnect)
 
+    def listen(self) -> None:
+        """Join the other replicas' emits now, not at this replica's first customer socket (python-socketio's
+        default): agents' messages and operators' checks then see every replica subscribed from the start."""
+        if not self.server.manager_initialized:
+            self.server.manager_initialized = True
+            self.server.manager.initialize()
+
     async def emit(self, conversation_id: str, replies: list[dict[str, Any]]) -> bool:
         """Send to every open socket of the conversation, on any replica; False when none is open."""
         if not await self.shared.online(conversation_id):

@@ -5,6 +5,7 @@ nginx, PostgreSQL and Redis from Debian packages, and faults only replicas survi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis as sync_redis
 import socketio
 
 from bot.local_services import Postgres, Redis
+from bot.replicas import CONSOLE_CHANNEL
 from tests.e2e.clients import WAIT, Agent, Customer, queued, until
 from tests.e2e.conftest import STAFF_PASSWORD, TOKEN, WEB_SECRET, start_system
 from tests.helpers import free_port, http
@@ -78,6 +81,18 @@ def scaled(trained_model: Path) -> Iterator[dict[str, Any]]:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
         redis.stop()
+
+
+@pytest.fixture(autouse=True)
+def system_log_when_failed(scaled: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[None]:
+    """The system's log lines written during a test that failed, for whoever reads the CI output."""
+    log: Path = scaled["log"]
+    start, failed = log.stat().st_size, request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed:
+        with open(log, "rb") as lines:
+            lines.seek(start)
+            print(lines.read().decode(errors="replace")[-20000:])
 
 
 def tracker_texts(scaled: dict[str, Any], conversation: str) -> list[str]:
@@ -216,7 +231,7 @@ async def _redis_restarts(scaled: dict[str, Any]) -> None:
         assert during[0] in (200, 503) and during[1][0]["text"], during  # an answer or an apology, in Chinese
         print(f"\nwhile Redis was down: HTTP {during[0]} {during[1][-1]['text'][:40]}")
         redis.start()
-        await asyncio.sleep(8)  # replicas reconnect and announce their sockets again (heartbeat 5 s)
+        await asyncio.to_thread(_replicas_back_on, redis, conversation)
         assert agent.call("POST", f"/conversations/{conversation}/messages", {"text": "还在吗？"})[0] == 200
         await customer.next("还在吗")  # the agent's replica reaches the customer's again
         status, answer = await asyncio.to_thread(
@@ -230,6 +245,21 @@ async def _redis_restarts(scaled: dict[str, Any]) -> None:
         await customer.client.disconnect()
         if not redis.ping():
             redis.start()
+
+
+def _replicas_back_on(redis: Redis, conversation: str, timeout: float = 120) -> None:
+    """Wait until every gateway replica listens on both shared channels again and the customer's socket
+    is announced again. Socket.IO's listener retries with a doubling back-off (up to 60 s), so a
+    fixed sleep would be a guess."""
+    client = sync_redis.Redis.from_url(redis.url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(sync_redis.RedisError):
+            listeners = dict(client.pubsub_numsub("bankbot:socketio", CONSOLE_CHANNEL))
+            if min(listeners.values()) >= REPLICAS and client.exists(f"bankbot:presence:{conversation}"):
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"replicas did not rejoin Redis within {timeout} s")
 
 
 def test_the_database_briefly_unavailable(scaled) -> None:
