@@ -5,7 +5,7 @@ simulates ``--customers`` concurrent customers, half over Socket.IO (the web wid
 half over the REST channel, each sending one message every ``--interval`` seconds from the
 conversations in ``bench/messages.yml``. The same load then goes straight to the Rasa server's
 channel (bare Rasa: no gateway, no masking, no service desk), and the NLU alone (``/model/parse``)
-is timed. Printed as one table and written to ``reports/bench-<profile>.json``.
+is timed. Printed as one table and written to ``reports/bench-<profile>.json`` and ``.html``.
 
 ``--soak SECONDS`` instead runs the full-stack load that long and samples every process's memory,
 to show whether it grows.
@@ -34,6 +34,7 @@ import aiohttp
 import socketio
 import yaml
 
+from bench import report
 from bot import messages
 from bot.settings import PROJECT_ROOT
 
@@ -47,7 +48,6 @@ REPORTS = PROJECT_ROOT / "reports"
 SERVICES = ("gateway", "rasa", "actions")
 FAILURE_TEXTS = {messages.SERVICE_UNAVAILABLE, messages.BOT_DEGRADED, messages.TOO_FAST}
 REQUEST_TIMEOUT = 30
-TARGET_P95_MS, TARGET_RATIO, TARGET_STARTUP_S = 250, 1.5, 60
 
 
 @dataclass
@@ -285,31 +285,6 @@ async def warm_up(system: System) -> None:
             await send(text)
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'phase':<18}{'msgs':>7}{'errors':>8}{'msg/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-    lines = [head, "-" * len(head)]
-    for row in rows:
-        lines.append(
-            f"{row['phase']:<18}{row['messages']:>7}{row['errors']:>8}{row['throughput_per_s']:>8}"
-            f"{row['p50_ms']:>9}{row['p95_ms']:>9}{row['p99_ms']:>9}"
-        )
-    return "\n".join(lines)
-
-
-def verdicts(result: dict[str, Any]) -> list[str]:
-    full = result["phases"][0]
-    checks = [
-        (f"p95 ≤ {TARGET_P95_MS} ms", full["p95_ms"] <= TARGET_P95_MS),
-        ("zero errors", full["errors"] == 0),
-        (
-            f"full-stack p50 ≤ {TARGET_RATIO}× bare Rasa p50",
-            result["ratios"]["p50_full_over_bare"] <= TARGET_RATIO,
-        ),
-        (f"startup ≤ {TARGET_STARTUP_S} s", result["startup_seconds"] <= TARGET_STARTUP_S),
-    ]
-    return [f"  {'✓' if ok else '✗'} {label}" for label, ok in checks]
-
-
 async def benchmark(system: System, args: argparse.Namespace) -> dict[str, Any]:
     await warm_up(system)
     print(
@@ -355,6 +330,7 @@ async def soak(system: System, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "profile": args.profile,
         "customers": args.customers,
+        "interval_s": args.interval,
         "soak_seconds": args.soak,
         "phases": [{"phase": "soak", **run.summary()}],
         "memory_samples_mb": samples,
@@ -385,16 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         system.stop()
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    page = out.with_suffix(".html")
+    page.write_text(report.render_html(result), encoding="utf-8")
     print()
-    print(table(result["phases"]))
-    if not args.soak:
-        print(f"\nratios: {result['ratios']}\npeak RSS (MB): {result['peak_rss_mb']}")
-        print(
-            f"startup: {result['startup_seconds']} s on {result['cpus']} CPUs\n" + "\n".join(verdicts(result))
-        )
-    else:
-        print(f"\nRSS growth after warm-up (%): {result['rss_growth_percent_after_warm_up']}")
-    print(f"\nresults: {out.relative_to(PROJECT_ROOT)}")
+    print(report.summary(result))
+    print(f"\nresults: {out.relative_to(PROJECT_ROOT)}, {page.relative_to(PROJECT_ROOT)}")
     return 0
 
 

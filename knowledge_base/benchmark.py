@@ -40,6 +40,7 @@ from typing import Any
 
 import jieba
 
+from bot.charts import bar_chart, page
 from bot.files import staged_directory
 from bot.settings import PROJECT_ROOT
 from knowledge_base.__main__ import EXIT_USER_ERROR, positive_int
@@ -65,7 +66,6 @@ SECONDS_PER_PAIR = 0.09
 BQ_COLLECTION, KB_COLLECTION = "bq", "kb"
 METRICS = (("hit@1", "hit@1", "{:.3f}"), ("hit@5", "hit@5", "{:.3f}"), ("mrr", "MRR", "{:.3f}"))
 LATENCY = ("ms_per_query", "ms", "{:.1f}")
-COLORS = ("#9aa5b1", "#4c78a8", "#f58518", "#54a24b")
 
 
 class BenchmarkError(ValueError):
@@ -366,48 +366,6 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def bar_chart(
-    title: str, groups: Sequence[str], series: Sequence[str], values: Sequence[Sequence[float]]
-) -> str:
-    """Grouped bars on a 0-1 scale as inline SVG: no scripts, no external files, all text escaped."""
-    bar, gap, left, top, plot = 26, 34, 44, 34, 200
-    group_width = bar * len(series) + gap
-    width = left + group_width * len(groups) + 10
-    height = top + plot + 50 + 20 * len(series)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{html.escape(title)}" font-family="sans-serif" font-size="11">',
-        f'<text x="{left}" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    for tick in (0, 0.25, 0.5, 0.75, 1):
-        y = top + plot * (1 - tick)
-        out.append(f'<line x1="{left}" y1="{y}" x2="{width - 10}" y2="{y}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{tick:g}</text>')
-    for g, group in enumerate(groups):
-        x0 = left + gap / 2 + g * group_width
-        for s, value in enumerate(values[g]):
-            x, h = x0 + s * bar, plot * max(0.0, min(1.0, value))
-            label = html.escape(f"{series[s]}: {value:.3f}")
-            out.append(
-                f'<rect x="{x}" y="{top + plot - h}" width="{bar - 3}" height="{h}" '
-                f'fill="{COLORS[s % len(COLORS)]}"><title>{label}</title></rect>'
-            )
-            out.append(
-                f'<text x="{x + (bar - 3) / 2}" y="{top + plot - h - 3}" font-size="9" '
-                f'text-anchor="middle">{value:.2f}</text>'
-            )
-        center = x0 + bar * len(series) / 2
-        out.append(
-            f'<text x="{center}" y="{top + plot + 16}" text-anchor="middle">{html.escape(group)}</text>'
-        )
-    for s, name in enumerate(series):
-        y = top + plot + 36 + 20 * s
-        out.append(f'<rect x="{left}" y="{y}" width="12" height="12" fill="{COLORS[s % len(COLORS)]}"/>')
-        out.append(f'<text x="{left + 18}" y="{y + 10}">{html.escape(name)}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
-
-
 def html_table(report: dict[str, Any]) -> str:
     """The text table as HTML; the best hit@1 / hit@5 / MRR of each query set in bold."""
     e = html.escape
@@ -447,20 +405,13 @@ def render_html(report: dict[str, Any]) -> str:
                 [report["results"][q["key"]][s["key"]][key] for s in report["setups"]]
                 for q in report["query_sets"]
             ],
+            value_format="{:.3f}",
         )
         for key, name, _ in METRICS
     ]
-    style = (
-        "body{font-family:sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse}"
-        "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f4f4f4}"
-        "svg{margin:1em 1em 0 0}"
-    )
-    return "\n".join(
+    return page(
+        "Knowledge-base retrieval benchmark",
         [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8"><title>Knowledge-base retrieval benchmark</title>',
-            f"<style>{style}</style></head><body>",
-            "<h1>Knowledge-base retrieval benchmark</h1>",
             f"<p>{e(report['created_at'])}, run time {report['seconds']:.0f} s. hit@k: a right article among "
             "the first k; MRR: mean of 1 / rank of the first right article.</p>",
             html_table(report),
@@ -470,8 +421,7 @@ def render_html(report: dict[str, Any]) -> str:
             "<ul>",
             *(f"<li>{e(note)}</li>" for note in notes(report)),
             "</ul>",
-            "</body></html>",
-        ]
+        ],
     )
 
 

@@ -140,14 +140,6 @@ def test_html_report_escapes_text_and_needs_nothing_external(tmp_path: Path) -> 
     assert json.loads(json_path.read_text(encoding="utf-8")) == REPORT
 
 
-def test_the_bar_chart_scales_values_and_labels_every_bar() -> None:
-    svg = benchmark.bar_chart("hit@1", ["A", "B"], ["one", "two"], [[0.5, 1.0], [0.0, 0.25]])
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert svg.count("<rect") == 4 + 2  # bars + legend
-    assert 'height="100.0"' in svg and 'height="200.0"' in svg  # 0.5 and 1.0 of a 200 px plot
-    assert "<title>two: 0.250</title>" in svg
-
-
 def benchmark_args(tmp_path: Path, small_source: Path, *extra: str | Path) -> list[str]:
     pairs = write_pairs(tmp_path / "pairs.tsv", PAIRS)
     heldout = write_lines(tmp_path / "heldout.tsv", HELDOUT)
