@@ -6,6 +6,8 @@ and then runs the module exactly as ``python -m`` would, so no copy of their ent
 ``sitecustomize`` and no logging configuration file to keep in step with them. (Rasa's
 ``--logging-config-file`` is no alternative: a filter put on the console handler there is dropped
 when Rasa installs ``coloredlogs`` right after.)
+
+For ``rasa``, the hot spots in ``bot.rasa_tuning`` are fixed first, in the same process.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ def main(argv: list[str]) -> None:
     if not argv:
         raise SystemExit("usage: python -m bot.masked_logs MODULE [ARGUMENT ...]")
     mask_every_log_record()
+    if argv[0] == "rasa":
+        from bot.rasa_tuning import tune  # imports Rasa: only in the Rasa server's process
+
+        tune()
     sys.argv = argv  # as `python -m MODULE ARGUMENT …` sees them (runpy puts the file in argv[0])
     runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
 
