@@ -16,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.config import message, messages
 from actions.handoff import hand_over
-from actions.knowledge import ANSWERED, search_reply
+from actions.knowledge import search_reply
 from actions.services import KnowledgeBase, knowledge_base
 from bot.handoff.policy import escalation_policy
+from knowledge_base.vocabulary import ANSWERED
 
 ACTION_NAME = "action_handle_low_confidence"
 MAX_CHOICES = 3

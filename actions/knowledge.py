@@ -39,17 +39,13 @@ from bot.profile.service import ProfileService
 from knowledge_base.articles import Article
 from knowledge_base.feedback import FeedbackStore
 from knowledge_base.search import Answer, Retriever
+from knowledge_base.vocabulary import ANSWERED, ARTICLE_ENTITY, CHOOSE_INTENT, FEEDBACK_INTENT, VOTE_ENTITY
 
 logger = logging.getLogger(__name__)
 FEE_PURPOSE = "按客户等级说明收费标准"
 SEARCH_ACTION = "action_search_knowledge_base"
-CHOOSE_INTENT = "kb_choose_article"
-FEEDBACK_INTENT = "kb_feedback"
-ARTICLE_ENTITY = "kb_article"
-VOTE_ENTITY = "kb_helpful"
 VOTES = {"yes": True, "no": False}
 HUMAN_PAYLOAD = "/request_human"
-ANSWERED = ("confident", "chosen")  # outcomes that gave the customer an article
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -109,9 +105,7 @@ def consult(retriever: Retriever, query: str, intent: str | None) -> Answer:
     article that is only a close second inside the category can be clearly first overall.
     """
     if intent in retriever.categories:
-        within = retriever.answer(query, intent)
-        if within.outcome == "confident":
-            return within
+        return retriever.answer(query, intent, widen=True)
     return retriever.answer(query)
 
 

@@ -8,7 +8,9 @@ channel (bare Rasa: no gateway, no masking, no service desk), and the NLU alone 
 is timed. Printed as one table and written to ``reports/bench-<profile>.json`` and ``.html``.
 
 ``--soak SECONDS`` instead runs the full-stack load that long and samples every process's memory,
-to show whether it grows.
+to show whether it grows; ``--capacity 20,40,60`` runs the full-stack load at each customer count
+to find the largest the machine serves within the p95 target. ``--profile scaled`` measures
+``python -m bot run-scaled`` (two replicas of every service behind nginx, PostgreSQL, Redis).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -36,16 +40,12 @@ import yaml
 
 from bench import report
 from bot import messages
+from bot.chat_clients import ChatError, RestCustomer, SocketCustomer
+from bot.scaled import REPLICAS
 from bot.settings import PROJECT_ROOT
-
-if not hasattr(aiohttp, "ClientWSTimeout"):
-    # python-engineio's WebSocket client names aiohttp ≥ 3.10's timeout class; Rasa 3.6 pins aiohttp
-    # 3.9, whose ws_connect takes the close timeout as a number.
-    aiohttp.ClientWSTimeout = lambda ws_close: ws_close
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 REPORTS = PROJECT_ROOT / "reports"
-SERVICES = ("gateway", "rasa", "actions")
 FAILURE_TEXTS = {messages.SERVICE_UNAVAILABLE, messages.BOT_DEGRADED, messages.TOO_FAST}
 REQUEST_TIMEOUT = 30
 
@@ -90,8 +90,8 @@ class System:
     startup_seconds: float
 
     def pids(self) -> dict[str, int]:
-        run = self.data_dir / "run"
-        return {name: int((run / f"{name}.pid").read_text()) for name in SERVICES}
+        """Every service process by its pid-file name (``gateway``, or ``gateway-1``… when scaled)."""
+        return {path.stem: int(path.read_text()) for path in sorted((self.data_dir / "run").glob("*.pid"))}
 
     def memory_mb(self, field_name: str = "VmRSS") -> dict[str, float]:
         """Resident memory per process (``VmHWM``: its peak so far)."""
@@ -113,17 +113,32 @@ def conversations() -> list[list[str]]:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def start_system(log: Path) -> System:
-    """``python -m bot run`` on free ports; returns once the gateway reports ready."""
-    ports = {name: free_port() for name in ("GATEWAY_PORT", "RASA_PORT", "ACTION_PORT")}
-    data_dir = Path(tempfile.mkdtemp(prefix="bankbot-bench-"))
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (a load balancer's port and its replicas')."""
+    while True:
+        first = free_port()
+        if first + count < 65535 and all(_free(first + n) for n in range(1, count)):
+            return first
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def start_system(log: Path, profile: str) -> System:
+    """``python -m bot run`` (or ``run-scaled``) on free ports; returns once the gateway reports ready."""
+    scaled = profile == "scaled"
+    block = REPLICAS + 1 if scaled else 1
+    ports = {name: free_ports(block) for name in ("GATEWAY_PORT", "RASA_PORT", "ACTION_PORT")}
+    if scaled:
+        ports.update(LOCAL_POSTGRES_PORT=free_port(), LOCAL_REDIS_PORT=free_port())
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bankbot-bench-{profile}-"))
     token = secrets.token_hex(16)
     env = dict(
         os.environ,
@@ -132,11 +147,14 @@ def start_system(log: Path) -> System:
         RASA_AUTH_TOKEN=token,
         RATE_LIMIT_PER_ADDRESS="1000000",  # every simulated customer comes from 127.0.0.1
     )
-    print(f"==> starting the system (log: {log})", flush=True)
+    for variable in ("PROFILE_DB", "KB_FEEDBACK_DB", "REDIS_URL", "TRACKER_DB_HOST"):
+        env.pop(variable, None)  # the scaled profile starts its own PostgreSQL and Redis
+    command = "run-scaled" if scaled else "run"
+    print(f"==> starting the system: python -m bot {command} (log: {log})", flush=True)
     started = time.monotonic()
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output
+            [sys.executable, "-m", "bot", command], cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output
         )
     gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
     while not _ready(gateway):
@@ -173,69 +191,65 @@ def answered(replies: Any) -> bool:
 Send = Callable[[str], Awaitable[bool]]
 
 
-async def customer(send: Send, script: list[str], interval: float, until: float, run: Run) -> None:
-    """One customer: a message every ``interval`` seconds (or right after a slower answer)."""
+def arrival_offsets(customers: int, interval: float) -> list[float]:
+    """When each customer sends their first message: independent customers do not type in step, so
+    each starts at a random point of the interval (the same points for every phase, so the phases
+    see the same arrivals). Starting them all at once would measure bursts of ``customers``
+    simultaneous messages instead of a steady load."""
+    chance = random.Random(20261207)
+    return [chance.uniform(0, interval) for _ in range(customers)]
+
+
+def sends(customer: RestCustomer | SocketCustomer) -> Send:
+    async def send(text: str) -> bool:
+        return answered(await customer.say(text))
+
+    return send
+
+
+async def customer(
+    send: Send, script: list[str], interval: float, until: float, run: Run, offset: float = 0.0
+) -> None:
+    """One customer: first message after ``offset`` seconds, then one every ``interval`` seconds (or
+    right after a slower answer)."""
+    await asyncio.sleep(offset)
     for text in cycle(script):
         tick = time.perf_counter()
         if tick >= until:
             return
         try:
             ok = await asyncio.wait_for(send(text), REQUEST_TIMEOUT)
-        except (aiohttp.ClientError, asyncio.TimeoutError, socketio.exceptions.SocketIOError):
+        except (ChatError, aiohttp.ClientError, asyncio.TimeoutError, socketio.exceptions.SocketIOError):
             ok = False
         run.record(tick, ok)
         await asyncio.sleep(max(0.0, interval - (time.perf_counter() - tick)))
 
 
-def rest_sender(http: aiohttp.ClientSession, url: str, sender: str, with_metadata: bool) -> Send:
-    async def send(text: str) -> bool:
-        body: dict[str, Any] = {"sender": sender, "message": text}
-        if with_metadata:
-            body["metadata"] = {"channel": "rest"}
-        async with http.post(url, json=body) as answer:
-            return answer.status == 200 and answered(await answer.json())
-
-    return send
-
-
-async def socket_sender(gateway: str, sender: str) -> tuple[Send, socketio.AsyncClient]:
-    client = socketio.AsyncClient(reconnection=False)
-    confirmed = asyncio.Event()
-    replies: list[dict[str, Any]] = []
-    client.on("session_confirm", lambda _data: confirmed.set())
-    client.on("bot_uttered", replies.append)
-    await client.connect(gateway, transports=["websocket"])
-    await client.emit("session_request", {"session_id": sender})
-    await asyncio.wait_for(confirmed.wait(), REQUEST_TIMEOUT)
-
-    async def send(text: str) -> bool:
-        replies.clear()
-        ack = await client.call("user_uttered", {"message": text, "message_id": uuid.uuid4().hex})
-        return bool(ack and ack.get("ok")) and answered(list(replies))
-
-    return send, client
-
-
 async def full_stack(system: System, customers: int, interval: float, seconds: float) -> Run:
     """Half the customers on Socket.IO, half on REST, through the gateway."""
     run, scripts = Run("full stack"), cycle(conversations())
-    until = time.perf_counter() + seconds
     sockets = []
     async with aiohttp.ClientSession() as http:
-        tasks = []
+        senders = []
         for n in range(customers):
             sender = f"bench-{uuid.uuid4().hex[:12]}"
             if n % 2:
-                send, client = await socket_sender(system.gateway, sender)
-                sockets.append(client)
+                chat: RestCustomer | SocketCustomer = await SocketCustomer.connect(system.gateway, sender)
+                sockets.append(chat)
             else:
-                send = rest_sender(http, f"{system.gateway}/webhooks/rest/webhook", sender, False)
-            tasks.append(customer(send, next(scripts), interval, until, run))
+                chat = RestCustomer(http, f"{system.gateway}/webhooks/rest/webhook", sender)
+            senders.append(sends(chat))
+        until = time.perf_counter() + seconds
+        offsets = arrival_offsets(customers, interval)
+        tasks = [
+            customer(send, next(scripts), interval, until, run, offset)
+            for send, offset in zip(senders, offsets, strict=True)
+        ]
         started = time.perf_counter()
         await asyncio.gather(*tasks)
         run.seconds = time.perf_counter() - started
-    for client in sockets:
-        await client.disconnect()
+    for chat in sockets:
+        await chat.close()
     return run
 
 
@@ -247,13 +261,14 @@ async def bare_rasa(system: System, customers: int, interval: float, seconds: fl
         url = f"{system.rasa}/webhooks/gateway/webhook"
         tasks = [
             customer(
-                rest_sender(http, url, f"bare-{uuid.uuid4().hex[:12]}", True),
+                sends(RestCustomer(http, url, f"bare-{uuid.uuid4().hex[:12]}", metadata={"channel": "rest"})),
                 next(scripts),
                 interval,
                 until,
                 run,
+                offset,
             )
-            for _ in range(customers)
+            for offset in arrival_offsets(customers, interval)
         ]
         started = time.perf_counter()
         await asyncio.gather(*tasks)
@@ -280,9 +295,9 @@ async def nlu_only(system: System, rounds: int = 3) -> Run:
 async def warm_up(system: System) -> None:
     """One conversation first, so lazy loading (first KB search, first session) is not measured."""
     async with aiohttp.ClientSession() as http:
-        send = rest_sender(http, f"{system.gateway}/webhooks/rest/webhook", "bench-warm-up", False)
+        warm = RestCustomer(http, f"{system.gateway}/webhooks/rest/webhook", "bench-warm-up")
         for text in conversations()[0]:
-            await send(text)
+            await warm.say(text)
 
 
 async def benchmark(system: System, args: argparse.Namespace) -> dict[str, Any]:
@@ -326,7 +341,7 @@ async def soak(system: System, args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.wait([load], timeout=args.sample)
     run = load.result()
     settled = samples[max(1, len(samples) // 5)]  # after start-up effects (caches, first sessions)
-    growth = {name: round(100 * (samples[-1][name] / settled[name] - 1), 1) for name in SERVICES}
+    growth = {name: round(100 * (samples[-1][name] / settled[name] - 1), 1) for name in samples[-1]}
     return {
         "profile": args.profile,
         "customers": args.customers,
@@ -338,6 +353,38 @@ async def soak(system: System, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def capacity(system: System, args: argparse.Namespace) -> dict[str, Any]:
+    """The full-stack load at each of ``args.capacity`` customer counts: where does p95 pass the target?"""
+    await warm_up(system)
+    steps = []
+    for customers in args.capacity:
+        print(
+            f"==> {customers} customers, one message every {args.interval} s, {args.duration} s", flush=True
+        )
+        run = (await full_stack(system, customers, args.interval, args.duration)).summary()
+        within = run["p95_ms"] <= report.TARGET_P95_MS and run["errors"] == 0
+        steps.append({"customers": customers, "offered_per_s": round(customers / args.interval, 1), **run})
+        steps[-1]["within_target"] = within
+        print(f"    p95 {run['p95_ms']} ms, {run['errors']} errors", flush=True)
+    held = [step["customers"] for step in steps if step["within_target"]]
+    return {
+        "profile": args.profile,
+        "customers": args.capacity,
+        "interval_s": args.interval,
+        "duration_s": args.duration,
+        "steps": steps,
+        "largest_within_target": max(held, default=None),
+        "cpus": os.cpu_count(),
+    }
+
+
+def customer_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive customer counts, e.g. 20,40,60")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--customers", type=int, default=20)
@@ -345,16 +392,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per phase")
     parser.add_argument("--soak", type=float, default=0.0, help="run a soak test this many seconds instead")
     parser.add_argument("--sample", type=float, default=30.0, help="memory sampling period in a soak")
-    parser.add_argument("--profile", default="default")
+    parser.add_argument(
+        "--capacity",
+        type=customer_counts,
+        help="instead: the full stack at each customer count, e.g. 20,40,60",
+    )
+    parser.add_argument("--profile", choices=("default", "scaled"), default="default")
     args = parser.parse_args(argv)
     if args.customers < 1 or args.interval <= 0 or args.duration <= 0:
         parser.error("--customers, --interval and --duration must be positive")
     REPORTS.mkdir(exist_ok=True)
-    system = start_system(REPORTS / f"bench-{args.profile}-system.log")
+    system = start_system(REPORTS / f"bench-{args.profile}-system.log", args.profile)
     try:
         if args.soak:
             result = asyncio.run(soak(system, args))
             out = REPORTS / f"bench-soak-{args.profile}.json"
+        elif args.capacity:
+            result = asyncio.run(capacity(system, args))
+            out = REPORTS / f"bench-capacity-{args.profile}.json"
         else:
             result = asyncio.run(benchmark(system, args))
             out = REPORTS / f"bench-{args.profile}.json"

@@ -40,8 +40,24 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool]]:
     ]
 
 
+def capacity_table(result: dict[str, Any]) -> str:
+    head = f"{'customers':>9}{'msg/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  within target"
+    lines = [head, "-" * len(head)]
+    for step in result["steps"]:
+        lines.append(
+            f"{step['customers']:>9}{step['throughput_per_s']:>8}{step['p50_ms']:>9}{step['p95_ms']:>9}"
+            f"{step['p99_ms']:>9}{step['errors']:>8}  {'yes' if step['within_target'] else 'no'}"
+        )
+    return "\n".join(lines)
+
+
 def summary(result: dict[str, Any]) -> str:
     """What ``make bench`` prints after the run."""
+    if "steps" in result:
+        largest = result["largest_within_target"]
+        held = f"{largest} customers" if largest else "none of the loads"
+        target = f"p95 ≤ {TARGET_P95_MS} ms, no errors"
+        return f"{capacity_table(result)}\n\nlargest load within target ({target}): {held}"
     lines = [table(result["phases"]), ""]
     if "memory_samples_mb" in result:
         lines.append(f"RSS growth after warm-up (%): {result['rss_growth_percent_after_warm_up']}")
@@ -55,8 +71,12 @@ def summary(result: dict[str, Any]) -> str:
 
 def render_html(result: dict[str, Any]) -> str:
     """The page people read: the table, latency bars against the target, memory."""
-    load = f"{result['customers']} concurrent customers, one message every {result['interval_s']} s"
+    customers = result["customers"]
+    counts = ", ".join(map(str, customers)) if isinstance(customers, list) else customers
+    load = f"{counts} concurrent customers, one message every {result['interval_s']} s"
     intro = f"<p>Profile {html.escape(str(result['profile']))}: {html.escape(load)}.</p>"
+    if "steps" in result:
+        return page("Load benchmark: capacity", [intro, *_capacity_parts(result)])
     parts = [intro, _html_table(result)]
     if "memory_samples_mb" in result:
         parts.extend(_soak_parts(result))
@@ -121,3 +141,30 @@ def _soak_parts(result: dict[str, Any]) -> list[str]:
         for name, percent in result["rss_growth_percent_after_warm_up"].items()
     )
     return [f"<p>Memory growth after warm-up: {growth}.</p>", f"<div>{chart}</div>"]
+
+
+def _capacity_parts(result: dict[str, Any]) -> list[str]:
+    steps = result["steps"]
+    head = "".join(
+        f"<th>{t}</th>"
+        for t in ("customers", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors", "within target")
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(step[key]))}</td>"
+            for key in ("customers", "throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
+        )
+        + f"<td>{'yes' if step['within_target'] else 'no'}</td></tr>"
+        for step in steps
+    )
+    chart = line_chart(
+        "Full-stack latency by load (ms)",
+        [step["customers"] for step in steps],
+        {name: [step[key] for step in steps] for key, name in LATENCIES},
+        "customers",
+        "ms",
+    )
+    largest = result["largest_within_target"]
+    verdict = f"Largest load within the p95 target of {TARGET_P95_MS} ms with no errors: {largest or 'none'}."
+    return [f"<table><tr>{head}</tr>{rows}</table>", f"<p>{html.escape(verdict)}</p>", f"<div>{chart}</div>"]

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from bot.privacy import configured_or_local_secret
 from bot.profile.access import Actor
+from bot.profile.db import create_engine
 from bot.profile.models import Channel, Role
 from bot.profile.service import ProfileService
 from bot.settings import Settings
@@ -195,7 +196,7 @@ class OneTimeCodes:
         lockout: dt.timedelta = dt.timedelta(minutes=15),
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
-        self.engine = sa.create_engine(url, future=True)
+        self.engine = create_engine(url)
         METADATA.create_all(self.engine)
         self.key, self.sender, self.clock = key, sender, clock
         self.ttl, self.max_failures, self.lockout = ttl, max_failures, lockout

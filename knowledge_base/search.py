@@ -214,14 +214,24 @@ class Retriever:
             return []
         return self.rank(self.restrict(self.scores(query), category), top_k, mode)
 
-    def answer(self, query: str, category: str | None = None) -> Answer:
-        """Confident (one article), ambiguous (2-3 to choose from) or none, with the reason."""
+    def answer(self, query: str, category: str | None = None, *, widen: bool = False) -> Answer:
+        """Confident (one article), ambiguous (2-3 to choose from) or none, with the reason.
+
+        ``widen``: when nothing in ``category`` is confident, the whole knowledge base decides, from
+        the same scores (the query is embedded once).
+        """
         query = self.clip(query or "")
         if not query:
             return Answer("none", "empty query")
         if not has_words(query):
             return Answer("none", "the query has no words (only symbols, emoji or punctuation)")
-        scores = self.restrict(self.scores(query), category)
+        scores = self.scores(query)
+        within = self._answer_from(query, self.restrict(scores, category), category)
+        if category is None or not widen or within.outcome == "confident":
+            return within
+        return self._answer_from(query, scores, None)
+
+    def _answer_from(self, query: str, scores: ArticleScores, category: str | None) -> Answer:
         results = self.rank(scores, self.config.suggestions)
         if not results:
             return Answer("none", f"no articles in category {category!r}")

@@ -27,14 +27,26 @@ def create_engine(url: str) -> sa.engine.Engine:
     """An engine that enforces foreign keys on SQLite too (it ignores them unless asked per connection)."""
     engine = sa.create_engine(url, future=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        use_sqlite_safely_from_several_processes(engine, "PRAGMA foreign_keys = ON")
     return engine
 
 
-def _enable_sqlite_foreign_keys(connection: sqlite3.Connection, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+def use_sqlite_safely_from_several_processes(engine: sa.engine.Engine, *pragmas: str) -> None:
+    """Write-ahead logging on every connection to a SQLite file, plus ``pragmas``.
+
+    The gateway, the action server and Rasa open the same files; in SQLite's default journal mode a
+    writer blocks every reader and each commit costs several disk syncs, which stalls the event
+    loops of the processes under load. With WAL, readers never wait for the writer, commits sync
+    once, and a writer that finds the file busy waits up to 5 s instead of failing at once.
+    """
+
+    def on_connect(connection: sqlite3.Connection, _record: Any) -> None:
+        cursor = connection.cursor()
+        for pragma in ("PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", *pragmas):
+            cursor.execute(pragma)
+        cursor.close()
+
+    sa.event.listen(engine, "connect", on_connect)
 
 
 def session_factory(url: str) -> sessionmaker:

@@ -83,3 +83,44 @@ def test_a_soak_page_draws_memory_over_time() -> None:
     page = report.render_html(soak)
     assert page.count("<polyline") == 3 and "rasa +1.7 %" in page
     assert "RSS growth" in report.summary(soak)
+
+
+def capacity_step(customers: int, p95: float, errors: int = 0) -> dict[str, Any]:
+    row = dict(RESULT["phases"][0], phase="full stack", p95_ms=p95, errors=errors)
+    return {
+        "customers": customers,
+        "offered_per_s": customers / 2,
+        **row,
+        "within_target": p95 <= 250 and not errors,
+    }
+
+
+def test_a_capacity_run_names_the_largest_load_within_target() -> None:
+    steps = [capacity_step(20, 160.0), capacity_step(40, 240.0), capacity_step(60, 900.0)]
+    result = {
+        "profile": "default",
+        "customers": [20, 40, 60],
+        "interval_s": 2.0,
+        "duration_s": 30.0,
+        "steps": steps,
+        "largest_within_target": 40,
+        "cpus": 2,
+    }
+    text = report.summary(result)
+    assert "largest load within target (p95 ≤ 250 ms, no errors): 40 customers" in text
+    assert [line.split()[-1] for line in text.splitlines()[2:5]] == ["yes", "yes", "no"]
+    page = report.render_html(result)
+    assert page.count("<polyline") == 3 and "20, 40, 60 concurrent customers" in page
+
+
+def test_a_capacity_run_that_never_held_says_so() -> None:
+    result = {
+        "profile": "default",
+        "customers": [80],
+        "interval_s": 2.0,
+        "duration_s": 30.0,
+        "steps": [capacity_step(80, 300.0)],
+        "largest_within_target": None,
+        "cpus": 2,
+    }
+    assert report.summary(result).endswith("none of the loads")

@@ -6,13 +6,14 @@ import re
 
 import pytest
 
+from bot.quality.heldout import KB_PARAPHRASES
 from bot.text import normalize
 from knowledge_base.articles import load_articles
 from knowledge_base.evaluation import evaluate, read_queries
 from knowledge_base.search import Retriever
-from tests.knowledge_base.conftest import ARTICLES_DIR, DATA_DIR
+from tests.knowledge_base.conftest import ARTICLES_DIR
 
-PARAPHRASES = DATA_DIR / "paraphrases.tsv"
+PARAPHRASES = KB_PARAPHRASES
 
 
 def canonical(text: str) -> str:
@@ -119,3 +120,17 @@ def test_traditional_and_full_width_queries_find_the_same_article(full_retriever
     simplified = full_retriever.search("信用卡被盗刷了怎么办", top_k=1)[0].id
     assert full_retriever.search("信用卡被盜刷了怎麼辦", top_k=1)[0].id == simplified
     assert full_retriever.search("ＡＴＭ吞卡了怎么办", top_k=1)[0].id == "cards-014"
+
+
+def test_widening_to_all_articles_embeds_the_query_once(
+    full_retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowledge_base.search as search
+
+    calls = []
+    real_embed = search.embed
+    monkeypatch.setattr(search, "embed", lambda model, texts: calls.append(texts) or real_embed(model, texts))
+    query = "新办的信用卡寄到了，怎么激活"
+    widened = full_retriever.answer(query, "loan_application", widen=True)
+    assert len(calls) == 1
+    assert widened == full_retriever.answer(query)  # nothing confident among loans: all articles decide
