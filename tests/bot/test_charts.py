@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from bot.charts import bar_chart, line_chart, nice_ceiling, page
+from bot.charts import bar_chart, heatmap, line_chart, nice_ceiling, page
 
 
 def test_bars_are_scaled_to_the_maximum_and_every_bar_is_labelled() -> None:
@@ -44,3 +46,26 @@ def test_a_page_is_one_self_contained_document() -> None:
     html = page("Bench & co", ["<p>x</p>"])
     assert html.startswith("<!DOCTYPE html>") and "<title>Bench &amp; co</title>" in html
     assert "<script" not in html and "<link" not in html
+
+
+def test_a_heatmap_has_a_cell_per_count_shaded_by_its_share_of_the_row() -> None:
+    svg = heatmap("confusions", ["a", "b"], ["a", "b", "fallback"], [[3, 1, 0], [0, 0, 0]])
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count("<rect") == 6
+    cells = re.findall(r'fill="(#\w+)" fill-opacity="([\d.]+)"', svg)
+    assert cells[0] == ("#4c78a8", "0.79")  # a → a: right, 3 of 4 (0.15 + 0.85 × 0.75)
+    assert cells[1] == ("#e45756", "0.36")  # a → b: a mistake, 1 of 4
+    assert [opacity for _, opacity in cells[2:]] == ["0.00"] * 4  # nothing there, and an empty row
+    assert "<title>a → b: 1 (25%)</title>" in svg
+    assert re.findall(r">(\d+)</text>", svg) == ["3", "1"]  # counts only where there are any
+
+
+def test_heatmap_labels_are_text_never_markup() -> None:
+    svg = heatmap("<b>t</b>", ["<script>"], ["<i>x</i>"], [[1]], axes=("<s>", "a&b"))
+    assert "<script" not in svg and "<b>" not in svg and "<i>" not in svg and "<s>" not in svg
+    assert "&lt;script&gt;" in svg and "&lt;i&gt;x&lt;/i&gt;" in svg and "a&amp;b" in svg
+
+
+def test_heatmap_rows_and_counts_must_match() -> None:
+    with pytest.raises(ValueError):
+        heatmap("t", ["a", "b"], ["a"], [[1]])

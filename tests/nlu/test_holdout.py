@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -11,31 +10,16 @@ from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import classification_report, f1_score
 
+from bot.quality.heldout import holdout_examples, parse_all
 from bot.settings import PROJECT_ROOT
 
-HOLDOUT_DIR = PROJECT_ROOT / "tests" / "data"
 REPORT = PROJECT_ROOT / "reports" / "nlu-holdout.json"
 MIN_MACRO_F1 = 0.90
-
-
-def holdout_examples() -> list[tuple[str, str]]:
-    examples = []
-    for path in sorted(HOLDOUT_DIR.glob("nlu_holdout*.yml")):
-        data = load_data(str(path))
-        examples += [(m.get("text"), m.get("intent")) for m in data.intent_examples]
-    return examples
 
 
 @pytest.fixture(scope="module")
 def agent(trained_model: Path) -> Agent:
     return Agent.load(str(trained_model))
-
-
-def parse_all(agent: Agent, texts: list[str]) -> list[dict]:
-    async def run() -> list[dict]:
-        return [await agent.parse_message(text) for text in texts]
-
-    return asyncio.run(run())
 
 
 def test_holdout_is_independent_of_training_data() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from rasa.core.agent import Agent
 
+from bot.quality.heldout import parse_all
 from bot.sentiment import LABELS, load_labelled
 from tests.bot.test_sentiment import HELDOUT, MIN_NEGATIVE_PRECISION, MIN_NEGATIVE_RECALL
-from tests.nlu.test_holdout import parse_all
 
 
 @pytest.fixture(scope="module")
