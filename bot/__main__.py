@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot {train,run,run-scaled,shell,eval,token}`` (what make targets call)."""
+"""Command line: ``python -m bot {train,run,run-scaled,shell,eval,token,simulate}`` (what make targets
+call)."""
 
 from __future__ import annotations
 
@@ -67,7 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     token = commands.add_parser("token", help="sign a web login token for a demo user (HS256 only)")
     token.add_argument("user_id", help="the website's user id, e.g. demo-web-1 (see bot/profile/README.md)")
     token.add_argument("--minutes", type=int, default=60, help="validity (default 60)")
-    args = parser.parse_args(argv)
+    commands.add_parser(
+        "simulate",
+        add_help=False,  # its own options: python -m bot simulate --help
+        help="play demo conversations through the running system (bot/analytics/simulate.py)",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "simulate":
+        from bot.analytics.simulate import main as simulate
+
+        return simulate(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     settings = load_settings()
     if args.command == "token":

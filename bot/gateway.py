@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from sanic import Blueprint, Sanic, response
@@ -18,6 +19,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import messages, metrics, structured_logs
+from bot.analytics.admin import Reporting, admin_blueprint
+from bot.analytics.capture import Capture, TrackerEvents
 from bot.conversation import Conversations
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.console import Hub, console_blueprint
@@ -26,7 +29,15 @@ from bot.handoff.knowledge import LazyKnowledgeBase
 from bot.identity import TokenError, token_verifier, web_customer
 from bot.inbound import InboundOnce
 from bot.limits import Gatekeeper
-from bot.privacy import PiiSpan, Sealer, find_pii, handle_key, mask_every_log_record, mask_pii
+from bot.privacy import (
+    PiiSpan,
+    Sealer,
+    find_pii,
+    handle_key,
+    mask_every_log_record,
+    mask_pii,
+    pseudonym_key,
+)
 from bot.profile.access import Actor
 from bot.profile.db import session_factory, upgrade
 from bot.profile.errors import ProfileUnavailable
@@ -45,6 +56,7 @@ logger = logging.getLogger(__name__)
 MAX_SENDER_CHARS = 128
 RASA_TIMEOUT_SECONDS = 30
 REST, WEBCHAT, WECHAT = "rest", "socketio", "wechat"  # channel names the actions and the desk see
+CHANNEL_LABELS = {REST: "REST 接口", WEBCHAT: "网页在线客服", WECHAT: "微信公众号"}
 GATEWAY_ACTOR = Actor("gateway", Role.BOT)
 WECHAT_PURPOSE = "识别已绑定的微信用户"
 
@@ -101,6 +113,8 @@ class Gateway:
         self.tokens = token_verifier(settings)
         self.sealer = Sealer(handle_key(settings))
         self.knowledge = LazyKnowledgeBase(settings)
+        capture = Capture(sessions, TrackerEvents(settings.tracker_db), pseudonym_key(settings))
+        self.reporting = Reporting(sessions, capture, self.knowledge, settings.kb_drafts_dir)
         self.wechat = self._wechat(settings, sessions)
 
     def _wechat(self, settings: Settings, sessions: Any) -> WechatChannel | None:
@@ -156,7 +170,8 @@ class Gateway:
         if not await self.gatekeeper.message_allowed(sender, address):
             return _bot_reply(sender, messages.TOO_FAST)
         found = find_pii(text)
-        metadata = message_metadata(channel, customer, found, self.sealer)
+        # received_at: the reporting measures the assistant's response time from here (bot.analytics)
+        metadata = {**message_metadata(channel, customer, found, self.sealer), "received_at": time.time()}
         with metrics.timed("gateway"):
             try:
                 replies = await self.conversations.handle(sender, channel, mask_pii(text, found), metadata)
@@ -242,6 +257,7 @@ def create_app(settings: Settings) -> Sanic:
     gateway.webchat.server.attach(app)
     app.blueprint(gateway.console())
     app.blueprint(widget_blueprint())
+    app.blueprint(admin_blueprint(gateway.agents, gateway.reporting, CHANNEL_LABELS))
     if gateway.wechat is not None:
         app.blueprint(gateway.wechat.blueprint())
 
@@ -249,6 +265,11 @@ def create_app(settings: Settings) -> Sanic:
     async def share(app: Sanic, _loop: Any) -> None:
         await gateway.shared.start()
         gateway.webchat.listen()
+
+    @app.after_server_start
+    async def report(app: Sanic, _loop: Any) -> None:
+        if settings.reporting_capture_seconds > 0:
+            app.add_task(gateway.reporting.keep_refreshing(settings.reporting_capture_seconds))
 
     @app.after_server_stop
     async def close_connections(app: Sanic, _loop: Any) -> None:

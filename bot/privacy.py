@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -49,6 +50,11 @@ KEY_BYTES = 32
 def pseudonym_key(settings: Settings) -> bytes:
     """The configured key, else the machine's own generated key."""
     return configured_or_local_secret("BANKBOT_PSEUDONYM_KEY", settings.pseudonym_key_file)
+
+
+def pseudonym(key: bytes, identifier: str) -> str:
+    """The same identifier, the same 32 hex characters; not reversible without ``key``."""
+    return hmac.new(key, identifier.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def configured_or_local_secret(variable: str, path: Path) -> bytes:

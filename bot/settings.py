@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import url as sa_url
 
 from bot.limits import Limits
 
@@ -59,7 +60,10 @@ class Settings:
     kb_index_dir: Path
     kb_model_dir: Path
     kb_feedback_db: str
+    kb_drafts_dir: Path  # knowledge-gap drafts for editors (bot/analytics/gaps.py)
+    reporting_capture_seconds: int  # how often a gateway records new conversations for the dashboard
     profile_db: str
+    tracker_db: str  # SQLAlchemy URL of Rasa's tracker store, which the reporting reads
     redis_url: str | None  # several gateway replicas share live state through it (``bot.replicas``)
     demo_staff_password: str  # given to demo staff without a console password (README: agent console)
     wechat_app_id: str | None
@@ -102,6 +106,22 @@ class Settings:
         return f"http://{self.gateway_host}:{self.gateway_port}"
 
 
+def _tracker_db(data_dir: Path) -> str:
+    """The tracker store as endpoints.yml configures it: PostgreSQL when ``TRACKER_DB_HOST`` is set."""
+    host = os.environ.get("TRACKER_DB_HOST", "").strip()
+    if not host:
+        return f"sqlite:///{os.environ.get('TRACKER_DB') or data_dir / 'tracker.db'}"
+    url = sa_url.URL.create(
+        "postgresql",
+        username=os.environ.get("TRACKER_DB_USER") or None,
+        password=os.environ.get("TRACKER_DB_PASSWORD") or None,
+        host=host,
+        port=_int("TRACKER_DB_PORT", 5432),
+        database=os.environ.get("TRACKER_DB_NAME") or None,
+    )
+    return url.render_as_string(hide_password=False)
+
+
 def load_settings() -> Settings:
     """Read settings; a ``.env`` in the project root fills variables not already set."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -127,7 +147,10 @@ def load_settings() -> Settings:
         kb_index_dir=_path("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb"),
         kb_model_dir=_path("KB_MODEL_DIR", PROJECT_ROOT / "models" / "embeddings" / "multilingual-e5-small"),
         kb_feedback_db=os.environ.get("KB_FEEDBACK_DB") or f"sqlite:///{data_dir / 'kb_feedback.db'}",
+        kb_drafts_dir=_path("KB_DRAFTS_DIR", PROJECT_ROOT / "knowledge_base" / "drafts"),
+        reporting_capture_seconds=_int("REPORTING_CAPTURE_SECONDS", 30),
         profile_db=os.environ.get("PROFILE_DB") or f"sqlite:///{data_dir / 'profile.db'}",
+        tracker_db=_tracker_db(data_dir),
         redis_url=os.environ.get("REDIS_URL", "").strip() or None,
         demo_staff_password=os.environ.get("BANKBOT_DEMO_STAFF_PASSWORD") or "xinghai-demo",
         wechat_app_id=os.environ.get("WECHAT_APP_ID") or None,

@@ -9,11 +9,12 @@ SQLAlchemy URL (PostgreSQL when scaled out) by configuration.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+
+from bot.privacy import pseudonym
+from bot.profile.db import create_engine
 
 METADATA = sa.MetaData()
 VOTES = sa.Table(
@@ -45,13 +46,13 @@ class FeedbackStore:
     """Records votes and sums them up per article."""
 
     def __init__(self, url: str, conversation_key: bytes) -> None:
-        self.engine = sa.create_engine(url, future=True)
+        self.engine = create_engine(url)
         self.key = conversation_key
         METADATA.create_all(self.engine)
 
     def conversation_hash(self, conversation_id: str) -> str:
         """Same conversation, same hash; not reversible without the key."""
-        return hmac.new(self.key, conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return pseudonym(self.key, conversation_id)
 
     def record(self, article_id: str, helpful: bool, conversation_id: str, channel: str) -> None:
         """One vote per article and conversation: a second vote (changed mind, double click) replaces it."""

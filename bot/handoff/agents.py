@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.handoff.models import AgentSession, StaffLogin
+from bot.handoff.models import CONSOLE, AgentSession, StaffLogin
 from bot.profile.db import session_scope
 from bot.profile.models import Advisor, Role, utc_now
 
@@ -98,8 +98,11 @@ class AgentDirectory:
                 )
             return len(without)
 
-    def login(self, staff_no: str, password: str) -> tuple[str, Agent]:
-        """A new session token for valid credentials; ``LoginFailed`` says nothing about which was wrong."""
+    def login(self, staff_no: str, password: str, kind: str = CONSOLE) -> tuple[str, Agent]:
+        """A new session token for valid credentials; ``LoginFailed`` says nothing about which was wrong.
+
+        ``kind``: the page logged into (``CONSOLE`` or ``DASHBOARD``); the token is valid there only.
+        """
         with session_scope(self.sessions) as session:
             advisor = _advisor(session, staff_no)
             login = session.get(StaffLogin, advisor.id) if advisor else None
@@ -113,16 +116,17 @@ class AgentDirectory:
                     created_at=now,
                     expires_at=now + dt.timedelta(hours=SESSION_HOURS),
                     seen_at=now,
+                    kind=kind,
                 )
             )
             return token, _agent(advisor)
 
-    def authenticate(self, token: str) -> Agent:
-        """The agent behind a bearer token (and a presence heartbeat)."""
+    def authenticate(self, token: str, kind: str = CONSOLE) -> Agent:
+        """The agent behind a bearer token of a ``kind`` login (and a presence heartbeat)."""
         with session_scope(self.sessions) as session:
             found = session.get(AgentSession, _token_hash(token))
             now = utc_now()
-            if found is None or found.expires_at <= now:
+            if found is None or found.expires_at <= now or found.kind != kind:
                 raise NotAuthenticated("invalid or expired token")
             found.seen_at = now
             return _agent(session.get(Advisor, found.advisor_id))
@@ -138,7 +142,11 @@ class AgentDirectory:
             rows = session.scalars(
                 sa.select(Advisor)
                 .join(AgentSession, AgentSession.advisor_id == Advisor.id)
-                .where(AgentSession.seen_at >= since, AgentSession.expires_at > utc_now())
+                .where(
+                    AgentSession.kind == CONSOLE,
+                    AgentSession.seen_at >= since,
+                    AgentSession.expires_at > utc_now(),
+                )
                 .distinct()
             )
             return [_agent(advisor) for advisor in rows]

@@ -24,9 +24,10 @@ from websockets.exceptions import ConnectionClosed
 from bot import messages
 from bot.handoff.agents import Agent, AgentDirectory, LoginFailed, NotAuthenticated
 from bot.handoff.desk import Desk, DeskError, Forbidden, Item, Turn, visible_to
-from bot.handoff.models import CLOSED, HANDED_BACK
+from bot.handoff.models import CLOSED, CONSOLE, HANDED_BACK
 from bot.handoff.policy import escalation_policy
 from bot.handoff.profile_panel import customer_panel
+from bot.handoff.staff_api import Handler, error, json_object, staff_only
 from bot.privacy import find_pii, mask_pii
 from bot.profile.errors import ProfileUnavailable
 from bot.replicas import Alone
@@ -42,11 +43,6 @@ DISPOSITIONS = {
     "no_response": "客户未回复",
 }
 MAX_REPLY_CHARS = 2000
-Handler = Callable[..., Awaitable[HTTPResponse]]
-
-
-def error(status: int, code: str, message: str) -> HTTPResponse:
-    return response.json({"error": code, "message": message}, status=status)
 
 
 class Hub:
@@ -120,21 +116,13 @@ def console_blueprint(
 
     def authenticated(handler: Handler) -> Handler:
         @wraps(handler)
-        async def check(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return error(401, "missing token", "请先登录坐席工作台。")
-            try:
-                request.ctx.agent = await asyncio.to_thread(agents.authenticate, token.strip())
-            except NotAuthenticated:
-                return error(401, "invalid token", "登录已失效，请重新登录。")
-            request.ctx.token = token.strip()
+        async def answer(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             try:
                 return await handler(request, *args, **kwargs)
             except DeskError as refused:
                 return error(refused.status, str(refused), _desk_message(refused))
 
-        return check
+        return staff_only(agents, CONSOLE)(answer)
 
     @bp.get("/")
     async def page(_request: Request) -> HTTPResponse:
@@ -146,7 +134,7 @@ def console_blueprint(
 
     @bp.post("/api/login")
     async def login(request: Request) -> HTTPResponse:
-        body = request.json if _is_json_object(request) else {}
+        body = json_object(request)
         staff_no, password = body.get("staff_no"), body.get("password")
         if not isinstance(staff_no, str) or not isinstance(password, str) or len(password) > 256:
             return error(400, "staff_no and password required", "请输入工号和密码。")
@@ -207,7 +195,7 @@ def console_blueprint(
     @bp.post("/api/conversations/<conversation_id>/messages")
     @authenticated
     async def send(request: Request, conversation_id: str) -> HTTPResponse:
-        text = (request.json or {}).get("text") if _is_json_object(request) else None
+        text = json_object(request).get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY_CHARS:
             return error(400, "text required", f"回复内容不能为空，且不超过 {MAX_REPLY_CHARS} 字。")
         masked = mask_pii(text.strip(), find_pii(text.strip()))
@@ -221,7 +209,7 @@ def console_blueprint(
     @bp.post("/api/conversations/<conversation_id>/transfer")
     @authenticated
     async def transfer(request: Request, conversation_id: str) -> HTTPResponse:
-        skill = (request.json or {}).get("skill") if _is_json_object(request) else None
+        skill = json_object(request).get("skill")
         if skill not in escalation_policy().skills:
             return error(400, "unknown skill", "请选择要转接的技能组。")
         item = await asyncio.to_thread(desk.transfer, conversation_id, request.ctx.agent, skill)
@@ -241,7 +229,7 @@ def console_blueprint(
     @bp.post("/api/conversations/<conversation_id>/close")
     @authenticated
     async def close(request: Request, conversation_id: str) -> HTTPResponse:
-        disposition = (request.json or {}).get("disposition") if _is_json_object(request) else None
+        disposition = json_object(request).get("disposition")
         if disposition not in DISPOSITIONS:
             return error(400, "unknown disposition", "请选择结束原因。")
         return await _end(request, conversation_id, CLOSED, disposition)
@@ -308,13 +296,6 @@ def _agent_json(agent: Agent) -> dict[str, Any]:
         "skills": list(agent.skills),
         "skill_labels": {skill: skills.get(skill, skill) for skill in agent.skills},
     }
-
-
-def _is_json_object(request: Request) -> bool:
-    try:
-        return isinstance(request.json, dict)
-    except Exception:  # malformed JSON
-        return False
 
 
 DESK_MESSAGES = {

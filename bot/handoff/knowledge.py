@@ -27,7 +27,7 @@ class LazyKnowledgeBase:
         self._failed = False
 
     def search(self, query: str) -> list[dict[str, str]]:
-        retriever = self._load()
+        retriever = self.retriever()
         if retriever is None:
             return []
         results = retriever.search(query, top_k=RESULTS)
@@ -36,7 +36,8 @@ class LazyKnowledgeBase:
             {"id": r.id, "title": articles[r.id].question, "answer": articles[r.id].answer} for r in results
         ]
 
-    def _load(self) -> Retriever | None:
+    def retriever(self) -> Retriever | None:
+        """The loaded retriever (loading it on first use); None when there is no usable index."""
         with self._lock:
             if self._retriever is None and not self._failed:
                 from knowledge_base.search import LOAD_ERRORS, configured_retriever  # pulls in torch

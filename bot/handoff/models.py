@@ -27,6 +27,11 @@ class StaffLogin(Base):
     changed_at = sa.Column(UtcDateTime, nullable=False, default=utc_now)
 
 
+# What a login is for: the agent console (it makes the agent present, so customers may be queued for
+# them) or the supervisors' dashboard (``bot.analytics.admin``; looking at charts is not being online).
+CONSOLE, DASHBOARD = "console", "dashboard"
+
+
 class AgentSession(Base):
     """A console login; only the token's SHA-256 is stored. ``seen_at`` is presence (who is online)."""
 
@@ -39,6 +44,7 @@ class AgentSession(Base):
     created_at = sa.Column(UtcDateTime, nullable=False)
     expires_at = sa.Column(UtcDateTime, nullable=False)
     seen_at = sa.Column(UtcDateTime, nullable=False)
+    kind = sa.Column(sa.String(16), nullable=False, default=CONSOLE, server_default=CONSOLE)
 
 
 class Handoff(Base):

@@ -45,6 +45,7 @@ def system(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         BANKBOT_DATA_DIR=str(data_dir),
         WEB_TOKEN_SECRET=WEB_SECRET,
         BANKBOT_DEMO_STAFF_PASSWORD=STAFF_PASSWORD,
+        KB_DRAFTS_DIR=str(data_dir / "drafts"),
         WECHAT_APP_ID=WECHAT_APP_ID,
         WECHAT_TOKEN=WECHAT_TOKEN,
         WECHAT_API_BASE=f"http://127.0.0.1:{free_port()}",  # no API: the passive path is measured

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bot.analytics.models
 import bot.handoff.models
 import bot.inbound
 import bot.wechat.store  # noqa: F401
