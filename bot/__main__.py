@@ -11,6 +11,12 @@ from bot.settings import Settings, load_settings
 from bot.training import ensure_model
 
 
+def prepare_data(settings: Settings) -> None:
+    """What the action server and the gateway read: the knowledge-base index and the profile database."""
+    prepare_knowledge_base(settings)
+    prepare_profiles(settings)
+
+
 def prepare_knowledge_base(settings: Settings) -> None:
     """Build the knowledge-base index when articles, dictionary or model changed since the last build.
 
@@ -96,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
 
         prepare_knowledge_base(settings)
         return run_scaled(settings, model, prepare_profiles)
-    if args.command in ("run", "shell"):
-        prepare_knowledge_base(settings)
-        prepare_profiles(settings)
-        start = supervisor.run_all if args.command == "run" else supervisor.run_shell
-        return start(settings, model)
+    if args.command == "run":
+        return supervisor.run_all(settings, model, prepare=lambda: prepare_data(settings))
+    if args.command == "shell":
+        prepare_data(settings)
+        return supervisor.run_shell(settings, model)
     from bot.evaluation import run_evaluation
 
     return run_evaluation(model)

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class Service:
     command: list[str]
     health_url: str
     env: dict[str, str] = field(default_factory=dict)  # this process's own variables (a replica's port)
+    needs_prepared_data: bool = True  # the knowledge-base index and the profile database (see run_services)
     process: subprocess.Popen | None = field(default=None, repr=False)
     restarts: list[float] = field(default_factory=list, repr=False)
 
@@ -106,7 +108,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
     )
     for variable in COMPUTE_THREAD_VARIABLES:
-        env.setdefault(variable, "1")
+        env[variable] = env.get(variable) or "1"  # also when .env leaves it empty
     return env
 
 
@@ -150,7 +152,8 @@ def rasa_server(
     )
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]
-    return Service(*_named("Rasa server", "rasa", replica), command, f"http://{settings.rasa_host}:{port}/")
+    name, slug = _named("Rasa server", "rasa", replica)
+    return Service(name, slug, command, f"http://{settings.rasa_host}:{port}/", needs_prepared_data=False)
 
 
 def gateway(settings: Settings, port: int = 0, replica: int = 0) -> Service:
@@ -179,23 +182,30 @@ def wait_until_healthy(services: list[Service], timeout: float = STARTUP_TIMEOUT
         time.sleep(0.5)
 
 
-def run_all(settings: Settings, model: Path) -> int:
+def run_all(settings: Settings, model: Path, prepare: Callable[[], None] | None = None) -> int:
     """Run the whole system in the foreground until Ctrl-C or a process dies."""
     services = [action_server(settings), rasa_server(settings, model), gateway(settings)]
-    return run_services(settings, services, service_env(settings), "")
+    return run_services(settings, services, service_env(settings), "", prepare=prepare)
 
 
 def run_services(
-    settings: Settings, services: list[Service], env: dict[str, str], profile: str, timeout: float = 0
+    settings: Settings,
+    services: list[Service],
+    env: dict[str, str],
+    profile: str,
+    timeout: float = 0,
+    prepare: Callable[[], None] | None = None,
 ) -> int:
-    """Start the services, wait until all are healthy, keep them running until Ctrl-C."""
+    """Start the services, wait until all are healthy, keep them running until Ctrl-C.
+
+    ``prepare`` (index and database checks) runs while the services that do not need it load: the
+    Rasa server's model load is the longest step of a start, so it begins first."""
     _stop_on_termination_signals()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     pid_dir = settings.data_dir / "run"
     started = time.monotonic()
     try:
-        for service in services:
-            service.start(env, pid_dir)
+        start_services(services, env, pid_dir, prepare)
         wait_until_healthy(services, timeout or STARTUP_TIMEOUT_SECONDS)
         _print_banner(settings, time.monotonic() - started, profile)
         return _keep_running(services, env, pid_dir)
@@ -208,6 +218,17 @@ def run_services(
     finally:
         for service in reversed(services):
             service.stop()
+
+
+def start_services(
+    services: list[Service], env: dict[str, str], pid_dir: Path, prepare: Callable[[], None] | None
+) -> None:
+    """Start the services that need no prepared data, then ``prepare``, then the others."""
+    for service in sorted(services, key=lambda service: service.needs_prepared_data):
+        if service.needs_prepared_data and prepare is not None:
+            prepare()
+            prepare = None
+        service.start(env, pid_dir)
 
 
 def _keep_running(services: list[Service], env: dict[str, str], pid_dir: Path) -> int:

@@ -28,11 +28,11 @@ from bot.analytics.capture import Capture
 from bot.analytics.gaps import draft_article, drafted, knowledge_gaps
 from bot.analytics.measures import Scope, overview
 from bot.dates import CHINA
-from bot.handoff.agents import Agent, AgentDirectory, LoginFailed
+from bot.handoff.agents import Agent, AgentDirectory
 from bot.handoff.knowledge import LazyKnowledgeBase
 from bot.handoff.models import DASHBOARD
 from bot.handoff.policy import escalation_policy
-from bot.handoff.staff_api import error, json_object, staff_only
+from bot.handoff.staff_api import add_logout, add_page, error, log_in, staff_only
 from bot.profile.errors import ProfileUnavailable
 from bot.profile.models import Role, TicketCategory
 from bot.settings import PROJECT_ROOT
@@ -217,13 +217,8 @@ def admin_blueprint(agents: AgentDirectory, reporting: Reporting, channels: dict
         logger.error("dashboard data unavailable: %s", away)
         return error(503, "unavailable", "数据暂时无法读取，请稍后重试。")
 
-    @bp.get("/")
-    async def page(_request: Request) -> HTTPResponse:
-        return await static_file(STATIC / "admin.html", STATIC)
-
-    @bp.get("/static/<name>")
-    async def static(_request: Request, name: str) -> HTTPResponse:
-        return await static_file(STATIC / name, STATIC)
+    add_page(bp, STATIC, "admin.html")
+    add_logout(bp, agents, supervisors)
 
     @bp.get("/vendor/chart.umd.min.js")
     async def charts(_request: Request) -> HTTPResponse:  # Chart.js from npm (web/package.json)
@@ -231,25 +226,14 @@ def admin_blueprint(agents: AgentDirectory, reporting: Reporting, channels: dict
 
     @bp.post("/api/login")
     async def login(request: Request) -> HTTPResponse:
-        body = json_object(request)
-        staff_no, password = body.get("staff_no"), body.get("password")
-        if not isinstance(staff_no, str) or not isinstance(password, str) or len(password) > 256:
-            return error(400, "staff_no and password required", "请输入工号和密码。")
-        try:
-            token, agent = await asyncio.to_thread(agents.login, staff_no.strip(), password, DASHBOARD)
-        except LoginFailed:
-            logger.warning("failed dashboard login for %s", staff_no[:16])
-            return error(401, "wrong staff number or password", "工号或密码错误。")
+        outcome = await log_in(request, agents, DASHBOARD)
+        if isinstance(outcome, HTTPResponse):
+            return outcome
+        token, agent = outcome
         if not _is_supervisor(agent):
             await asyncio.to_thread(agents.logout, token)
             return error(403, "supervisors only", "运营看板仅限主管登录。")
         return response.json({"token": token, "name": agent.name, "staff_no": agent.staff_no})
-
-    @bp.post("/api/logout")
-    @supervisors
-    async def logout(request: Request) -> HTTPResponse:
-        await asyncio.to_thread(agents.logout, request.ctx.token)
-        return response.json({"ok": True})
 
     @bp.get("/api/meta")
     @supervisors

@@ -32,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from bot.analytics.models import ReportConversation, ReportHandoff, ReportTicket, ReportTurn
 from bot.dates import CHINA
@@ -89,48 +90,42 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def in_scope(scope: Scope, query: Select, moment: Any, channel: Any = None, simulated: Any = None) -> Select:
+    """``query`` limited to rows whose ``moment`` falls in the period, and, given the columns, to the
+    scope's channel and to real traffic when simulated traffic is left out."""
+    query = query.where(moment >= scope.start, moment < scope.end)
+    if scope.channel and channel is not None:
+        query = query.where(channel == scope.channel)
+    if not scope.simulated and simulated is not None:
+        query = query.where(simulated.is_(False))
+    return query
+
+
 def conversations(session: Session, scope: Scope) -> list[ReportConversation]:
-    query = sa.select(ReportConversation).where(
-        ReportConversation.started_at >= scope.start,
-        ReportConversation.started_at < scope.end,
-        ReportConversation.turns > 0,
+    table = ReportConversation
+    query = in_scope(
+        scope, sa.select(table).where(table.turns > 0), table.started_at, table.channel, table.simulated
     )
-    if scope.channel:
-        query = query.where(ReportConversation.channel == scope.channel)
-    if not scope.simulated:
-        query = query.where(ReportConversation.simulated.is_(False))
     return list(session.scalars(query))
 
 
 def turns(session: Session, scope: Scope) -> list[ReportTurn]:
-    query = (
-        sa.select(ReportTurn)
-        .join(ReportConversation, ReportConversation.id == ReportTurn.conversation_id)
-        .where(ReportTurn.at >= scope.start, ReportTurn.at < scope.end)
+    query = sa.select(ReportTurn).join(
+        ReportConversation, ReportConversation.id == ReportTurn.conversation_id
     )
-    if scope.channel:
-        query = query.where(ReportTurn.channel == scope.channel)
-    if not scope.simulated:
-        query = query.where(ReportConversation.simulated.is_(False))
-    return list(session.scalars(query))
+    scoped = in_scope(scope, query, ReportTurn.at, ReportTurn.channel, ReportConversation.simulated)
+    return list(session.scalars(scoped))
 
 
 def handoffs(session: Session, scope: Scope) -> list[ReportHandoff]:
-    query = sa.select(ReportHandoff).where(
-        ReportHandoff.queued_at >= scope.start, ReportHandoff.queued_at < scope.end
+    table = ReportHandoff
+    return list(
+        session.scalars(in_scope(scope, sa.select(table), table.queued_at, table.channel, table.simulated))
     )
-    if scope.channel:
-        query = query.where(ReportHandoff.channel == scope.channel)
-    if not scope.simulated:
-        query = query.where(ReportHandoff.simulated.is_(False))
-    return list(session.scalars(query))
 
 
 def tickets(session: Session, scope: Scope) -> list[ReportTicket]:
-    query = sa.select(ReportTicket).where(
-        ReportTicket.created_at >= scope.start, ReportTicket.created_at < scope.end
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(in_scope(scope, sa.select(ReportTicket), ReportTicket.created_at)))
 
 
 def per_day(scope: Scope, rows: Sequence[Any], moment: str) -> dict[dt.date, list[Any]]:

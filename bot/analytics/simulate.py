@@ -152,7 +152,8 @@ class Simulation:
     # -- agents ------------------------------------------------------------------------------------
 
     async def agent(self, http: aiohttp.ClientSession, staff_no: str, stop: asyncio.Event) -> None:
-        """Log in, then claim from the live queue and serve, a few conversations at a time."""
+        """Log in, claim from the live queue and serve, a few conversations at a time; log out at the
+        end, so that real customers are not routed to an agent who has left."""
         login = {"staff_no": staff_no, "password": self.settings.demo_staff_password}
         async with http.post(f"{self.gateway}/agent/api/login", json=login) as answer:
             if answer.status != 200:
@@ -170,6 +171,8 @@ class Simulation:
                     task.add_done_callback(serving.discard)
             await asyncio.sleep(1.0)
         await asyncio.gather(*serving, return_exceptions=True)
+        async with http.post(f"{self.gateway}/agent/api/logout", headers=headers):
+            pass
 
     async def serve(self, http: aiohttp.ClientSession, headers: dict[str, str], item: dict[str, Any]) -> None:
         conversation = item["conversation_id"]

@@ -22,16 +22,15 @@ from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
 from bot import messages
-from bot.handoff.agents import Agent, AgentDirectory, LoginFailed, NotAuthenticated
+from bot.handoff.agents import Agent, AgentDirectory, NotAuthenticated
 from bot.handoff.desk import Desk, DeskError, Forbidden, Item, Turn, visible_to
 from bot.handoff.models import CLOSED, CONSOLE, HANDED_BACK
 from bot.handoff.policy import escalation_policy
 from bot.handoff.profile_panel import customer_panel
-from bot.handoff.staff_api import Handler, error, json_object, staff_only
+from bot.handoff.staff_api import Handler, add_logout, add_page, error, json_object, log_in, staff_only
 from bot.privacy import find_pii, mask_pii
 from bot.profile.errors import ProfileUnavailable
 from bot.replicas import Alone
-from bot.static_files import static_file
 
 logger = logging.getLogger(__name__)
 
@@ -124,32 +123,16 @@ def console_blueprint(
 
         return staff_only(agents, CONSOLE)(answer)
 
-    @bp.get("/")
-    async def page(_request: Request) -> HTTPResponse:
-        return await static_file(STATIC / "agent.html", STATIC)
-
-    @bp.get("/static/<name>")
-    async def static(_request: Request, name: str) -> HTTPResponse:
-        return await static_file(STATIC / name, STATIC)
+    add_page(bp, STATIC, "agent.html")
+    add_logout(bp, agents, authenticated)
 
     @bp.post("/api/login")
     async def login(request: Request) -> HTTPResponse:
-        body = json_object(request)
-        staff_no, password = body.get("staff_no"), body.get("password")
-        if not isinstance(staff_no, str) or not isinstance(password, str) or len(password) > 256:
-            return error(400, "staff_no and password required", "请输入工号和密码。")
-        try:
-            token, agent = await asyncio.to_thread(agents.login, staff_no.strip(), password)
-        except LoginFailed:
-            logger.warning("failed console login for %s", staff_no[:16])
-            return error(401, "wrong staff number or password", "工号或密码错误。")
+        outcome = await log_in(request, agents, CONSOLE)
+        if isinstance(outcome, HTTPResponse):
+            return outcome
+        token, agent = outcome
         return response.json({"token": token, "agent": _agent_json(agent)})
-
-    @bp.post("/api/logout")
-    @authenticated
-    async def logout(request: Request) -> HTTPResponse:
-        await asyncio.to_thread(agents.logout, request.ctx.token)
-        return response.json({"ok": True})
 
     @bp.get("/api/meta")
     @authenticated

@@ -1,17 +1,23 @@
-"""What the staff pages' JSON APIs share (agent console, supervisors' dashboard): bearer-token
-checks, JSON bodies that may be malformed, and errors with a message in Chinese for the page."""
+"""What the staff pages share (agent console, supervisors' dashboard): the page and its files,
+logging in and out, bearer-token checks, JSON bodies that may be malformed, and errors with a message
+in Chinese for the page."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
-from sanic import Request, response
+from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from bot.handoff.agents import Agent, AgentDirectory, NotAuthenticated
+from bot.handoff.agents import Agent, AgentDirectory, LoginFailed, NotAuthenticated
+from bot.static_files import static_file
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
@@ -53,3 +59,39 @@ def staff_only(
         return check
 
     return decorate
+
+
+def add_page(bp: Blueprint, folder: Path, page: str) -> None:
+    """The page at the blueprint's root and the files it loads from ``static/<name>``."""
+
+    @bp.get("/")
+    async def staff_page(_request: Request) -> HTTPResponse:
+        return await static_file(folder / page, folder)
+
+    @bp.get("/static/<name>")
+    async def staff_static(_request: Request, name: str) -> HTTPResponse:
+        return await static_file(folder / name, folder)
+
+
+async def log_in(request: Request, agents: AgentDirectory, kind: str) -> tuple[str, Agent] | HTTPResponse:
+    """A ``kind`` login from ``{"staff_no", "password"}``: the token and the staff member, or the
+    error response to send (400 for a malformed body, 401 for wrong credentials)."""
+    body = json_object(request)
+    staff_no, password = body.get("staff_no"), body.get("password")
+    if not isinstance(staff_no, str) or not isinstance(password, str) or len(password) > 256:
+        return error(400, "staff_no and password required", "请输入工号和密码。")
+    try:
+        return await asyncio.to_thread(agents.login, staff_no.strip(), password, kind)
+    except LoginFailed:
+        logger.warning("failed %s login for %s", kind, staff_no[:16])
+        return error(401, "wrong staff number or password", "工号或密码错误。")
+
+
+def add_logout(bp: Blueprint, agents: AgentDirectory, guard: Callable[[Handler], Handler]) -> None:
+    """``POST /api/logout``: the bearer token stops working."""
+
+    @bp.post("/api/logout")
+    @guard
+    async def logout(request: Request) -> HTTPResponse:
+        await asyncio.to_thread(agents.logout, request.ctx.token)
+        return response.json({"ok": True})

@@ -63,6 +63,10 @@ class Agent:
         headers = {"Authorization": f"Bearer {self.token}"}
         return http(method, f"{self.gateway}/agent/api{path}", body, headers=headers)
 
+    def log_out(self) -> None:
+        """Gone from the routing: tests that count on nobody with a skill being online stay true."""
+        assert self.call("POST", "/logout")[0] == 200
+
     @asynccontextmanager
     async def live(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         """The console's WebSocket: every pushed event lands in the queue."""

@@ -50,6 +50,7 @@ def test_only_supervisors_log_in_and_tokens_stay_on_their_page(system, superviso
     console_token = {"Authorization": f"Bearer {console.token}"}
     assert http("GET", f"{system['gateway']}/admin/api/overview", headers=console_token)[0] == 401
     assert http("GET", f"{system['gateway']}/agent/api/queue", headers=supervisor)[0] == 401
+    console.log_out()
     status, body = http("GET", f"{system['gateway']}/admin/api/overview?first=2026-13-40", headers=supervisor)
     assert status == 400 and "日期格式" in body["message"]
 
@@ -65,6 +66,7 @@ def test_the_measures_follow_the_conversations(system, supervisor) -> None:
         agent.call("POST", f"/conversations/{asked_for_person}/close", {"disposition": "resolved"})[0] == 200
     )
     say(system, asked_for_person, "5")  # the rating the bot asks for afterwards
+    agent.log_out()
     after = overview(system, supervisor, "channel=rest")
     assert after["conversations"] - before["conversations"] == 2
     handed_over = [sum(r["conversations"] for r in data["handoffs_by_reason"]) for data in (before, after)]
@@ -111,6 +113,7 @@ def test_the_dashboard_in_a_browser(system, supervisor, chromium) -> None:  # no
 
     for _ in range(2):  # unanswered twice: a knowledge gap, to be shown as text
         say(system, f"dash-{uuid.uuid4().hex}", HOSTILE)
+    time.sleep(REFRESH_SECONDS + 0.5)  # recorded before the page asks
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")

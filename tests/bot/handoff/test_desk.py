@@ -8,7 +8,7 @@ import pytest
 
 from bot.handoff.agents import AgentDirectory, LoginFailed, NotAuthenticated
 from bot.handoff.desk import Conflict, Desk, Forbidden, queue_order
-from bot.handoff.models import ACTIVE, CALLBACK, CANCELLED, CLOSED, HANDED_BACK, QUEUED
+from bot.handoff.models import ACTIVE, CALLBACK, CANCELLED, CLOSED, DASHBOARD, HANDED_BACK, QUEUED
 from tests.helpers import at_once
 
 PASSWORD = "desk-test-password"
@@ -48,6 +48,17 @@ def test_login_sessions_and_presence(agents) -> None:
     with pytest.raises(NotAuthenticated):
         agents.authenticate(token)
     assert agents.online() == []
+
+
+def test_a_dashboard_login_is_not_presence_and_opens_only_the_dashboard(agents) -> None:
+    token, supervisor = agents.login("XH3001", PASSWORD, kind=DASHBOARD)
+    assert agents.online() == []  # reading reports does not make anyone routable to customers
+    assert agents.authenticate(token, kind=DASHBOARD) == supervisor
+    with pytest.raises(NotAuthenticated):
+        agents.authenticate(token)  # the console refuses it
+    console_token, _ = agents.login("XH3001", PASSWORD)
+    with pytest.raises(NotAuthenticated):
+        agents.authenticate(console_token, kind=DASHBOARD)
 
 
 def test_enqueue_is_idempotent_while_open(desk) -> None:
