@@ -141,6 +141,7 @@ def start_system(log: Path, profile: str) -> System:
     if scaled:
         ports.update(LOCAL_POSTGRES_PORT=free_port(), LOCAL_REDIS_PORT=free_port())
     data_dir = Path(tempfile.mkdtemp(prefix=f"bankbot-bench-{profile}-"))
+    data_dir.chmod(0o755)  # the scaled profile's PostgreSQL runs as the postgres user and must enter it
     token = secrets.token_hex(16)
     env = dict(
         os.environ,

@@ -101,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.scaled import run_scaled
 
         prepare_knowledge_base(settings)
-        return run_scaled(settings, model, prepare_profiles)
+        try:
+            return run_scaled(settings, model, prepare_profiles)
+        except RuntimeError as error:  # PostgreSQL or Redis could not be started
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.command == "run":
         return supervisor.run_all(settings, model, prepare=lambda: prepare_data(settings))
     if args.command == "shell":

@@ -90,7 +90,12 @@ class Postgres:
         self._run(postgres_binaries() / "pg_ctl", "-D", self.directory, "-m", mode, "-w", "stop")
 
     def _run(self, *command: object) -> None:
-        subprocess.run(_as_service_user([str(c) for c in command]), check=True, capture_output=True)
+        """A PostgreSQL tool as its service user; its own words when it fails (say, the data directory
+        sits under a folder the ``postgres`` user may not enter)."""
+        done = subprocess.run(_as_service_user([str(c) for c in command]), capture_output=True, text=True)
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip()[-1500:]
+            raise RuntimeError(f"PostgreSQL: {Path(str(command[0])).name} failed ({done.returncode}): {said}")
 
 
 @dataclass

@@ -124,3 +124,10 @@ def test_a_capacity_run_that_never_held_says_so() -> None:
         "cpus": 2,
     }
     assert report.summary(result).endswith("none of the loads")
+
+
+def test_another_profile_is_measured_against_the_default_profiles_targets() -> None:
+    scaled = {**copy.deepcopy(RESULT), "profile": "scaled", "startup_seconds": 82}
+    labels = dict(report.verdicts(scaled))
+    assert labels["startup ≤ 60 s (the default profile's target)"] is False
+    assert all(label.endswith("(the default profile's target)") for label in labels)
