@@ -72,6 +72,7 @@ class Simulation:
         self.sessions = session_factory(settings.profile_db)
         self.key = pseudonym_key(settings)
         self.handoffs: dict[str, Handoff] = {}
+        self.picked: set[str] = set()  # conversations one simulated agent has taken on: no race for them
         self.tally = Tally()
 
     # -- customers ---------------------------------------------------------------------------------
@@ -165,7 +166,9 @@ class Simulation:
             if len(serving) < self.config["agent_chats"]:
                 async with http.get(f"{self.gateway}/agent/api/queue", headers=headers) as answer:
                     items = (await answer.json()).get("items", []) if answer.status == 200 else []
-                for item in items[: self.config["agent_chats"] - len(serving)]:
+                fresh = [item for item in items if item["conversation_id"] not in self.picked]
+                for item in fresh[: self.config["agent_chats"] - len(serving)]:
+                    self.picked.add(item["conversation_id"])
                     task = asyncio.create_task(self.serve(http, headers, item))
                     serving.add(task)
                     task.add_done_callback(serving.discard)
@@ -260,5 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     if recorded.skipped:
         print("==> the gateway is recording them for the dashboard now")
     else:
-        print(f"==> recorded for the dashboard: {recorded.turns} turns, {recorded.conversations} sessions")
+        print(
+            f"==> dashboard up to date: the gateway recorded the conversations as they happened, "
+            f"the last {recorded.turns} turns just now"
+        )
     return 1 if tally.errors and tally.conversations == 0 else 0
