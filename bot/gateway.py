@@ -10,6 +10,7 @@ Rasa, the actions, their logs and the tracker store never hold them. Each messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -268,8 +269,16 @@ def create_app(settings: Settings) -> Sanic:
 
     @app.after_server_start
     async def report(app: Sanic, _loop: Any) -> None:
-        if settings.reporting_capture_seconds > 0:
-            app.add_task(gateway.reporting.keep_refreshing(settings.reporting_capture_seconds))
+        app.ctx.capture = asyncio.create_task(
+            gateway.reporting.keep_refreshing(settings.reporting_capture_seconds)
+        )
+
+    @app.before_server_stop
+    async def stop_reporting(app: Sanic, _loop: Any) -> None:
+        """Sanic 21 leaves its own background tasks pending at exit; this one is stopped here."""
+        app.ctx.capture.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.ctx.capture
 
     @app.after_server_stop
     async def close_connections(app: Sanic, _loop: Any) -> None:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from bot.profile.errors import ProfileError
+from bot.settings import PROJECT_ROOT
 from bot.supervisor import healthy
 
 
@@ -84,3 +90,26 @@ def at_once(*attempts: Callable[[], str]) -> list[str]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+@contextmanager
+def running_gateway(data_dir: Path, log: Path, **env: str) -> Iterator[str]:
+    """``python -m bot.gateway`` alone on a free port (Rasa and the action server unreachable unless
+    ``env`` says where they are), with its output in ``log``; yields its base URL, stops it after."""
+    port = free_port()
+    env = {"RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), **env}
+    variables = dict(os.environ, GATEWAY_PORT=str(port), BANKBOT_DATA_DIR=str(data_dir), **env)
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.gateway"],
+            cwd=PROJECT_ROOT,
+            env=variables,
+            stdout=output,
+            stderr=output,
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", 60, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

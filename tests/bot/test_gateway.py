@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +14,7 @@ import pytest
 from bot import messages
 from bot.gateway import BadRequest, message_metadata, parse_rest_request
 from bot.privacy import Sealer, find_pii, mask_pii
-from bot.settings import PROJECT_ROOT
-from tests.helpers import free_port, http, wait_for
+from tests.helpers import http, running_gateway
 
 
 @pytest.mark.parametrize(
@@ -46,30 +43,17 @@ WEB_SECRET = "gateway-test-secret-0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def gateway_without_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port, dead_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        GATEWAY_PORT=str(port),
-        RASA_PORT=str(dead_port),
-        ACTION_PORT=str(dead_port),
-        MAX_MESSAGE_CHARS="50",
-        WEB_TOKEN_SECRET=WEB_SECRET,
-        BANKBOT_DATA_DIR=str(tmp_path_factory.mktemp("var")),
-        RATE_LIMIT_PER_CUSTOMER="3",
-        LOG_FORMAT="json",
-    )
     log = tmp_path_factory.mktemp("log") / "gateway.log"
     GATEWAY_LOG.append(log)
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.gateway"], cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output
-        )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", 60, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with running_gateway(
+        tmp_path_factory.mktemp("var"),
+        log,
+        MAX_MESSAGE_CHARS="50",
+        WEB_TOKEN_SECRET=WEB_SECRET,
+        RATE_LIMIT_PER_CUSTOMER="3",
+        LOG_FORMAT="json",
+    ) as url:
+        yield url
 
 
 GATEWAY_LOG: list[Path] = []  # where the module's gateway writes its log
@@ -191,3 +175,13 @@ def test_a_verified_customer_or_a_message_without_a_phone_gets_no_handle() -> No
     found = find_pii("手机号13800138000")
     assert message_metadata("rest", "C000001", found, sealer) == {"channel": "rest", "customer_no": "C000001"}
     assert message_metadata("rest", None, find_pii("查余额"), sealer) == {"channel": "rest"}
+
+
+def test_a_stopped_gateway_leaves_no_task_behind(tmp_path: Path) -> None:
+    log = tmp_path / "gateway.log"
+    with running_gateway(tmp_path, log, REPORTING_CAPTURE_SECONDS="1") as url:
+        time.sleep(1.5)  # the reporting loop has run and is waiting for its next round
+        assert http("GET", f"{url}/health")[0] == 200
+    output = log.read_text(errors="replace")
+    assert "Stopping worker" in output or "Server Stopped" in output, output[-2000:]
+    assert "Task was destroyed but it is pending" not in output and "Traceback" not in output

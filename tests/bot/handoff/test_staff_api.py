@@ -3,10 +3,7 @@ with bad bodies, wrong passwords and the wrong role, tokens that open one page o
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +11,7 @@ import pytest
 
 from bot.handoff.agents import AgentDirectory
 from bot.profile.db import session_factory
-from bot.settings import PROJECT_ROOT
-from tests.helpers import free_port, http, wait_for
+from tests.helpers import http, running_gateway
 
 PASSWORD = "staff-api-test-password"
 PAGES = {"/agent": "agent.html", "/admin": "admin.html"}
@@ -28,26 +24,8 @@ def gateway(seeded_bank: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     sessions = session_factory(f"sqlite:///{data_dir / 'profile.db'}")
     AgentDirectory(sessions).ensure_demo_logins(PASSWORD)
     sessions.kw["bind"].dispose()
-    port, dead_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        GATEWAY_PORT=str(port),
-        RASA_PORT=str(dead_port),
-        ACTION_PORT=str(dead_port),
-        BANKBOT_DATA_DIR=str(data_dir),
-        KB_DRAFTS_DIR=str(data_dir / "drafts"),
-    )
-    log = data_dir / "gateway.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.gateway"], cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output
-        )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", 60, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with running_gateway(data_dir, data_dir / "gateway.log", KB_DRAFTS_DIR=str(data_dir / "drafts")) as url:
+        yield url
 
 
 def bearer(token: str) -> dict[str, str]:

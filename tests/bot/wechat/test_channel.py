@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,8 +23,7 @@ from wechatpy.crypto import WeChatCrypto
 from bot import messages
 from bot.handoff.agents import AgentDirectory
 from bot.profile.db import session_factory
-from bot.settings import PROJECT_ROOT
-from tests.helpers import free_port, http, wait_for
+from tests.helpers import free_port, http, running_gateway
 
 # Tencent's official sample (vectors.txt, source A)
 TOKEN, AES_KEY, APP_ID = "pamtest", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wxb11529c136998cb6"
@@ -130,31 +126,21 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, seeded_bank: Path) -> Iter
     shutil.copy(seeded_bank, data_dir / "profile.db")  # staff to hand over to
     rasa, rasa_port = serve(FakeRasa)
     api, api_port = serve(FakeWechatApi)
-    port = free_port()
-    env = dict(
-        os.environ,
-        GATEWAY_PORT=str(port),
-        RASA_PORT=str(rasa_port),
-        ACTION_PORT=str(free_port()),
-        BANKBOT_DATA_DIR=str(data_dir),
-        WECHAT_APP_ID=APP_ID,
-        WECHAT_TOKEN=TOKEN,
-        WECHAT_ENCODING_AES_KEY=AES_KEY,
-        WECHAT_APP_SECRET="test-secret",
-        WECHAT_API_BASE=f"http://127.0.0.1:{api_port}",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.gateway"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL
-    )
+    settings = {
+        "RASA_PORT": str(rasa_port),
+        "WECHAT_APP_ID": APP_ID,
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_ENCODING_AES_KEY": AES_KEY,
+        "WECHAT_APP_SECRET": "test-secret",
+        "WECHAT_API_BASE": f"http://127.0.0.1:{api_port}",
+    }
     try:
-        wait_for(f"http://127.0.0.1:{port}/health", 60, process)
-        AgentDirectory(session_factory(f"sqlite:///{data_dir / 'profile.db'}")).ensure_demo_logins(
-            STAFF_PASSWORD
-        )
-        yield f"http://127.0.0.1:{port}/webhooks/wechat"
+        with running_gateway(data_dir, data_dir / "gateway.log", **settings) as url:
+            AgentDirectory(session_factory(f"sqlite:///{data_dir / 'profile.db'}")).ensure_demo_logins(
+                STAFF_PASSWORD
+            )
+            yield f"{url}/webhooks/wechat"
     finally:
-        process.terminate()
-        process.wait(timeout=15)
         rasa.shutdown()
         api.shutdown()
 
