@@ -8,16 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LOCK=deploy/requirements-tools.lock
-ENV_ROOT="${BANKBOT_ENV_ROOT:-$HOME/.cache/bankbot}"
-
-find_python() {
-  local candidate
-  if command -v pyenv >/dev/null 2>&1; then
-    candidate="$(pyenv root)/versions/3.10.13/bin/python3.10"
-    [ -x "$candidate" ] && { echo "$candidate"; return; }
-  fi
-  command -v python3.10 || true
-}
+source scripts/python310.sh  # ENV_ROOT, find_python
 
 lock_hash="$(sha256sum "$LOCK" | cut -c1-16)"
 venv="$ENV_ROOT/deploy-tools-$lock_hash"
