@@ -100,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run-scaled":
         from bot.scaled import run_scaled
 
-        prepare_knowledge_base(settings)
         try:
-            return run_scaled(settings, model, prepare_profiles)
+            return run_scaled(settings, model, prepare_data)
         except RuntimeError as error:  # PostgreSQL or Redis could not be started
             print(f"error: {error}", file=sys.stderr)
             return 1

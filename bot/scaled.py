@@ -185,13 +185,13 @@ def _proxy(port: int, upstream: str, option: str = "") -> str:
 """
 
 
-def run_scaled(settings: Settings, model: Path, prepare_profiles: Callable[[Settings], None]) -> int:
-    """Start the backends, the replicas and nginx; stop all of it on Ctrl-C."""
+def run_scaled(settings: Settings, model: Path, prepare: Callable[[Settings], None]) -> int:
+    """Start the backends, the replicas and nginx; stop all of it on Ctrl-C. ``prepare`` (index and
+    profile database) runs while the Rasa servers load their model."""
     shared = backends(settings)
     nginx: Nginx | None = None
     try:
         settings = scaled_settings(settings, shared)
-        prepare_profiles(settings)
         directory = settings.data_dir / "scaled" / "nginx"
         (directory / "tmp").mkdir(parents=True, exist_ok=True)
         nginx = Nginx(directory, nginx_config(settings, directory))
@@ -199,7 +199,9 @@ def run_scaled(settings: Settings, model: Path, prepare_profiles: Callable[[Sett
         replicas = services(settings, model)
         env = environment(settings, shared)
         label = f" (scaled: {REPLICAS}× gateway, Rasa, actions behind nginx)"
-        return supervisor.run_services(settings, replicas, env, label, STARTUP_TIMEOUT_SECONDS)
+        return supervisor.run_services(
+            settings, replicas, env, label, STARTUP_TIMEOUT_SECONDS, prepare=lambda: prepare(settings)
+        )
     finally:
         if nginx is not None:
             nginx.stop()
