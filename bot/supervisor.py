@@ -224,11 +224,14 @@ def start_services(
     services: list[Service], env: dict[str, str], pid_dir: Path, prepare: Callable[[], None] | None
 ) -> None:
     """Start the services that need no prepared data, then ``prepare``, then the others."""
-    for service in sorted(services, key=lambda service: service.needs_prepared_data):
-        if service.needs_prepared_data and prepare is not None:
-            prepare()
-            prepare = None
-        service.start(env, pid_dir)
+    for service in services:
+        if not service.needs_prepared_data:
+            service.start(env, pid_dir)
+    if prepare is not None:
+        prepare()
+    for service in services:
+        if service.needs_prepared_data:
+            service.start(env, pid_dir)
 
 
 def _keep_running(services: list[Service], env: dict[str, str], pid_dir: Path) -> int:

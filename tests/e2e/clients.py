@@ -67,6 +67,12 @@ class Agent:
         """Gone from the routing: tests that count on nobody with a skill being online stay true."""
         assert self.call("POST", "/logout")[0] == 200
 
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        self.log_out()  # also when the test failed: the next tests must not find this agent online
+
     @asynccontextmanager
     async def live(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         """The console's WebSocket: every pushed event lands in the queue."""

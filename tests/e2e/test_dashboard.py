@@ -46,11 +46,10 @@ def test_only_supervisors_log_in_and_tokens_stay_on_their_page(system, superviso
     assert admin_login(system, "XH1001")[0] == 403  # an agent
     assert admin_login(system, "XH3001", "wrong")[0] == 401
     assert http("GET", f"{system['gateway']}/admin/api/overview")[0] == 401
-    console = Agent(system["gateway"], "XH3001")
-    console_token = {"Authorization": f"Bearer {console.token}"}
-    assert http("GET", f"{system['gateway']}/admin/api/overview", headers=console_token)[0] == 401
+    with Agent(system["gateway"], "XH3001") as console:
+        console_token = {"Authorization": f"Bearer {console.token}"}
+        assert http("GET", f"{system['gateway']}/admin/api/overview", headers=console_token)[0] == 401
     assert http("GET", f"{system['gateway']}/agent/api/queue", headers=supervisor)[0] == 401
-    console.log_out()
     status, body = http("GET", f"{system['gateway']}/admin/api/overview?first=2026-13-40", headers=supervisor)
     assert status == 400 and "日期格式" in body["message"]
 
@@ -60,13 +59,11 @@ def test_the_measures_follow_the_conversations(system, supervisor) -> None:
     answered, asked_for_person = f"dash-{uuid.uuid4().hex}", f"dash-{uuid.uuid4().hex}"
     say(system, answered, "信用卡年费怎么收")
     say(system, asked_for_person, "转人工")
-    agent = Agent(system["gateway"], "XH1001")
-    assert agent.call("POST", f"/conversations/{asked_for_person}/claim")[0] == 200
-    assert (
-        agent.call("POST", f"/conversations/{asked_for_person}/close", {"disposition": "resolved"})[0] == 200
-    )
+    with Agent(system["gateway"], "XH1001") as agent:
+        assert agent.call("POST", f"/conversations/{asked_for_person}/claim")[0] == 200
+        closed = agent.call("POST", f"/conversations/{asked_for_person}/close", {"disposition": "resolved"})
+        assert closed[0] == 200
     say(system, asked_for_person, "5")  # the rating the bot asks for afterwards
-    agent.log_out()
     after = overview(system, supervisor, "channel=rest")
     assert after["conversations"] - before["conversations"] == 2
     handed_over = [sum(r["conversations"] for r in data["handoffs_by_reason"]) for data in (before, after)]
